@@ -1,0 +1,5 @@
+export * from './ids';
+export * from './envelope';
+export * from './events';
+export * from './commands';
+export * from './subjects';
