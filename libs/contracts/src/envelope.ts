@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { isoDateTimeSchema, locationIdSchema, opaqueIdSchema } from './ids';
+import { GLOBAL_SCOPE, isoDateTimeSchema, locationIdSchema, opaqueIdSchema } from './ids';
 
 /**
  * Every message on the bus is an envelope. `id` is unique and doubles as the JetStream de-duplication
@@ -24,7 +24,7 @@ export const envelopeHeaderSchema = z.object({
   type: z.string().min(1).max(100),
   version: z.number().int().positive(),
   occurredAt: isoDateTimeSchema,
-  locationId: z.union([locationIdSchema, z.literal('_global')]),
+  locationId: locationIdSchema,
   correlationId: opaqueIdSchema,
   causationId: opaqueIdSchema.nullable(),
 });
@@ -34,10 +34,13 @@ export function envelopeSchema<TType extends string, TPayload extends z.ZodType>
   type: TType,
   version: number,
   payload: TPayload,
+  scope: 'location' | 'global' = 'location',
 ) {
   return envelopeHeaderSchema.extend({
     type: z.literal(type),
     version: z.literal(version),
+    // A command about no single location carries the reserved scope token instead of an id.
+    locationId: scope === 'global' ? z.literal(GLOBAL_SCOPE) : locationIdSchema,
     payload,
   });
 }

@@ -25,8 +25,8 @@ export function eventSubject(type: EventType, locationId: string): string {
   return `${SUBJECT_ROOTS.events}.${locationId}.${type}`;
 }
 
-/** Filter for all events of one location, or of one type across locations (`'*'`). */
-export function eventFilter(locationId: string | '*', type?: EventType | `${string}.>`): string {
+/** Filter for all events of one location, or of one type across locations (pass `'*'`). */
+export function eventFilter(locationId: string, type?: EventType | `${string}.>`): string {
   if (locationId !== '*') assertLocationToken(locationId);
   return `${SUBJECT_ROOTS.events}.${locationId}.${type ?? '>'}`;
 }

@@ -100,7 +100,10 @@ export function commandReplySchema<T extends CommandType>(type: T): z.ZodType<Co
 }
 
 const commandSchemas = Object.fromEntries(
-  COMMAND_TYPES.map((type) => [type, envelopeSchema(type, COMMANDS[type].version, COMMANDS[type].payload)]),
+  COMMAND_TYPES.map((type) => [
+    type,
+    envelopeSchema(type, COMMANDS[type].version, COMMANDS[type].payload, COMMANDS[type].scope),
+  ]),
 ) as unknown as { [K in CommandType]: z.ZodType<CommandEnvelope<K>> };
 
 export function createCommand<T extends CommandType>(
