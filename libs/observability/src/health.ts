@@ -22,7 +22,10 @@ export async function runChecks(
     checks.map(async (c): Promise<[string, HealthStatus]> => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<HealthStatus>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
+        timer = setTimeout(
+          () => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }),
+          timeoutMs,
+        );
       });
       try {
         const status = await Promise.race([Promise.resolve().then(() => c.check()), timeout]);

@@ -1,6 +1,7 @@
 import {
   Controller,
   DynamicModule,
+  FactoryProvider,
   Get,
   Headers,
   HttpCode,
@@ -30,7 +31,7 @@ export interface ObservabilitySettings {
 export interface ObservabilityModuleOptions {
   app: string;
   imports?: DynamicModule['imports'];
-  inject?: (string | symbol | (abstract new (...args: never[]) => unknown))[];
+  inject?: FactoryProvider['inject'];
   useFactory: (...deps: never[]) => ObservabilitySettings | Promise<ObservabilitySettings>;
 }
 
@@ -62,7 +63,10 @@ class ObservabilityController {
   async metrics(@Headers('authorization') authorization: string | undefined, @Res() res: Response) {
     const expected = this.settings.metricsToken;
     if (expected && !bearerMatches(authorization, expected)) {
-      throw new HttpException({ code: 'unauthorized', message: 'metrics need a bearer token' }, HttpStatus.UNAUTHORIZED);
+      throw new HttpException(
+        { code: 'unauthorized', message: 'metrics need a bearer token' },
+        HttpStatus.UNAUTHORIZED,
+      );
     }
     res.setHeader('Content-Type', metricsRegistry.contentType);
     res.send(await metricsRegistry.metrics());
