@@ -296,6 +296,11 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'GET' && (url.pathname === '/health/live' || url.pathname === '/health/ready')) {
+      // Probes for local orchestration (tools/local/start.ts); not a GHL route and not recorded.
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
     const work = url.pathname === '/admin' || url.pathname.startsWith('/admin/')
       ? handleAdmin(req, res, url, method)
       : url.pathname.startsWith('/_sandbox/files/')
