@@ -154,6 +154,10 @@ export class BaileysDriver {
     return this.request({ op: 'read', session, keys });
   }
 
+  reconnect(session: string): Promise<undefined> {
+    return this.request({ op: 'reconnect', session });
+  }
+
   end(session: string): Promise<undefined> {
     return this.request({ op: 'end', session });
   }

@@ -43,6 +43,8 @@ export type DriverCommand =
   | { op: 'connect'; session: string; options: DriverConnectOptions }
   | { op: 'sendText'; session: string; to: string; text: string }
   | { op: 'read'; session: string; keys: DriverMessageKey[] }
+  /** Opens a new socket with the session's creds (after a close the driver did not reconnect from). */
+  | { op: 'reconnect'; session: string }
   /** Closes the socket without logging out; no reconnect. */
   | { op: 'end'; session: string }
   | { op: 'logout'; session: string }

@@ -54,6 +54,9 @@ async function execute(request: DriverRequest): Promise<unknown> {
       created.start();
       return undefined;
     }
+    case 'reconnect':
+      session(request.session).reconnect();
+      return undefined;
     case 'sendText':
       return session(request.session).sendText(request.to, request.text);
     case 'read':

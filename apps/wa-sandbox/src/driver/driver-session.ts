@@ -75,6 +75,13 @@ export class DriverSession {
     this.open();
   }
 
+  /** A new socket with the same creds; refused while the current one is not closed. */
+  reconnect(): void {
+    if (this.connection !== 'close') throw new Error(`session ${this.name} is ${this.connection}, not closed`);
+    this.stopped = false;
+    this.open();
+  }
+
   async sendText(to: string, text: string): Promise<{ id: string }> {
     const message = await this.requireSocket().sendMessage(toJid(to), { text });
     return { id: message?.key.id ?? '' };
