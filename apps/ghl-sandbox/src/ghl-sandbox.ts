@@ -115,12 +115,18 @@ function queryRecord(params: URLSearchParams): Record<string, string | string[]>
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of params) {
     const existing = out[key];
-    out[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    out[key] =
+      existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
   }
   return out;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
@@ -173,7 +179,11 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
     sendInstallWebhooks(installs: InstallationDto[], url = settings.webhookUrl): WebhookDeliveryDto[] {
       if (!url) return [];
       return installs.map((install) =>
-        webhooks.send('INSTALL', url, installPayload(config, install, state.companies.get(install.companyId))),
+        webhooks.send(
+          'INSTALL',
+          url,
+          installPayload(config, install, state.companies.get(install.companyId)),
+        ),
       );
     },
     sendUninstallWebhook(target, url = settings.webhookUrl) {
@@ -203,7 +213,12 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
   });
   const admin = new AdminRouter(ctx);
 
-  const handleGhl = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> => {
+  const handleGhl = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+  ): Promise<void> => {
     const started = Date.now();
     const record: RecordedRequestDto = {
       seq: state.nextRequestSeq(),
@@ -221,7 +236,10 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
     let html: string | undefined;
     try {
       const body: ParsedBody = parseBody(await readRawBody(req), req.headers['content-type']);
-      record.body = body.files.length > 0 ? { ...(body.value as object), files: body.files.map((f) => f.filename) } : body.value;
+      record.body =
+        body.files.length > 0
+          ? { ...(body.value as object), files: body.files.map((f) => f.filename) }
+          : body.value;
       if (method === 'GET' && isChooseLocationPath(url.pathname)) {
         record.operationId = 'choose-location';
         const page = chooseLocation(ctx, url.pathname, url.searchParams);
@@ -237,7 +255,12 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
     } catch (err) {
       record.operationId ??= ctx.catalog.match(method, url.pathname)?.operation.operationId;
       if (err instanceof GhlHttpError) {
-        result = { ...result, status: err.status, body: err.body, headers: { ...result.headers, ...err.headers } };
+        result = {
+          ...result,
+          status: err.status,
+          body: err.body,
+          headers: { ...result.headers, ...err.headers },
+        };
       } else {
         logger.error({ err, method, path: url.pathname }, 'sandbox bug while handling a request');
         result = { ...result, status: 500, body: { statusCode: 500, message: 'Internal server error' } };
@@ -267,7 +290,12 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
     sendJson(res, result.status, result.body, result.headers);
   };
 
-  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> => {
+  const handleAdmin = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+  ): Promise<void> => {
     const raw = await readRawBody(req);
     let body: unknown = null;
     if (raw.length > 0) {
@@ -301,11 +329,12 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    const work = url.pathname === '/admin' || url.pathname.startsWith('/admin/')
-      ? handleAdmin(req, res, url, method)
-      : url.pathname.startsWith('/_sandbox/files/')
-        ? Promise.resolve(serveFile(res, url.pathname))
-        : handleGhl(req, res, url, method);
+    const work =
+      url.pathname === '/admin' || url.pathname.startsWith('/admin/')
+        ? handleAdmin(req, res, url, method)
+        : url.pathname.startsWith('/_sandbox/files/')
+          ? Promise.resolve(serveFile(res, url.pathname))
+          : handleGhl(req, res, url, method);
     work.catch((err: unknown) => {
       logger.error({ err, path: url.pathname }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { statusCode: 500, message: 'Internal server error' });

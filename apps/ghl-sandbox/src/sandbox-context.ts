@@ -34,5 +34,8 @@ export interface SandboxContext {
   /** Clears all state and re-seeds the demo data when configured. */
   reset(): void;
   sendInstallWebhooks(installs: InstallationDto[], url?: string): WebhookDeliveryDto[];
-  sendUninstallWebhook(target: { locationId?: string; companyId?: string }, url?: string): WebhookDeliveryDto | undefined;
+  sendUninstallWebhook(
+    target: { locationId?: string; companyId?: string },
+    url?: string,
+  ): WebhookDeliveryDto | undefined;
 }

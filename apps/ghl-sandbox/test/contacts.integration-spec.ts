@@ -14,16 +14,27 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
   });
   beforeEach(async () => {
     await t.admin.reset();
-    ({ location: { id: locationId }, token } = await locationWithToken(t.admin));
+    ({
+      location: { id: locationId },
+      token,
+    } = await locationWithToken(t.admin));
   });
 
   it('upsert matches on the E.164 phone: the same number twice is one contact, new:false the second time', async () => {
     const first = await t.api.upsertContact(token, { locationId, phone: '+1 555-000-1111', name: 'Ana' });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ new: true, contact: { locationId, phone: '+15550001111', name: 'Ana' } });
+    expect(first.body).toMatchObject({
+      new: true,
+      contact: { locationId, phone: '+15550001111', name: 'Ana' },
+    });
     expect(typeof first.body.traceId).toBe('string');
 
-    const second = await t.api.upsertContact(token, { locationId, phone: '+15550001111', firstName: 'Ana', lastName: 'Lima' });
+    const second = await t.api.upsertContact(token, {
+      locationId,
+      phone: '+15550001111',
+      firstName: 'Ana',
+      lastName: 'Lima',
+    });
     expect(second.status).toBe(200);
     const contact = second.body.contact as { id: string; firstName: string };
     expect(second.body.new).toBe(false);
@@ -33,7 +44,11 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
   });
 
   it('upsert falls back to email, and tags in an upsert overwrite the old ones', async () => {
-    const a = await t.api.upsertContact(token, { locationId, email: 'ana@example.com', tags: ['one', 'two'] });
+    const a = await t.api.upsertContact(token, {
+      locationId,
+      email: 'ana@example.com',
+      tags: ['one', 'two'],
+    });
     const b = await t.api.upsertContact(token, { locationId, email: 'ANA@example.com', tags: ['three'] });
     expect(b.body.new).toBe(false);
     expect((b.body.contact as { id: string }).id).toBe((a.body.contact as { id: string }).id);
@@ -43,7 +58,10 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
   it('the same phone in another location is another contact', async () => {
     const other = await locationWithToken(t.admin);
     await t.api.upsertContact(token, { locationId, phone: '+15550002222' });
-    const there = await t.api.upsertContact(other.token, { locationId: other.location.id, phone: '+15550002222' });
+    const there = await t.api.upsertContact(other.token, {
+      locationId: other.location.id,
+      phone: '+15550002222',
+    });
     expect(there.body.new).toBe(true);
   });
 
@@ -65,14 +83,25 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
   });
 
   it('an undocumented property and a wrong type are 422s that name the fields', async () => {
-    const res = await t.api.upsertContact(token, { locationId, phone: 15550001111, additionalEmails: ['x@y.z'] });
+    const res = await t.api.upsertContact(token, {
+      locationId,
+      phone: 15550001111,
+      additionalEmails: ['x@y.z'],
+    });
     expect(res.status).toBe(422);
-    expect(res.body.message).toEqual(['phone must be a string', 'property additionalEmails should not exist']);
+    expect(res.body.message).toEqual([
+      'phone must be a string',
+      'property additionalEmails should not exist',
+    ]);
     expect(await t.admin.contacts({ locationId })).toHaveLength(0);
   });
 
   it('duplicate search takes `number` (E.164) and answers {contact} or {contact:null}', async () => {
-    const created = await t.api.upsertContact(token, { locationId, phone: '+15550004444', email: 'b@example.com' });
+    const created = await t.api.upsertContact(token, {
+      locationId,
+      phone: '+15550004444',
+      email: 'b@example.com',
+    });
     const id = (created.body.contact as { id: string }).id;
 
     const byNumber = await t.api.duplicateContact(token, { locationId, number: '+15550004444' });
@@ -126,7 +155,10 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
 
   it('a contact of another location is 403 on get', async () => {
     const other = await locationWithToken(t.admin);
-    const theirs = await t.api.upsertContact(other.token, { locationId: other.location.id, phone: '+15550006666' });
+    const theirs = await t.api.upsertContact(other.token, {
+      locationId: other.location.id,
+      phone: '+15550006666',
+    });
     const res = await t.api.getContact(token, (theirs.body.contact as { id: string }).id);
     expect(res.status).toBe(403);
   });
@@ -144,30 +176,56 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
       json: { locationId, phone: '+15550007777' },
     });
     expect(dup.status).toBe(400);
-    expect(dup.body).toMatchObject({ meta: { contactId: (created.body.contact as { id: string }).id, matchingField: 'phone' } });
+    expect(dup.body).toMatchObject({
+      meta: { contactId: (created.body.contact as { id: string }).id, matchingField: 'phone' },
+    });
   });
 
   describe('Version header (§1)', () => {
     it('missing is 401 "version header was not found."', async () => {
-      const res = await t.api.request('POST', '/contacts/upsert', { token, version: null, json: { locationId } });
+      const res = await t.api.request('POST', '/contacts/upsert', {
+        token,
+        version: null,
+        json: { locationId },
+      });
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ statusCode: 401, message: 'version header was not found.', error: 'Unauthorized' });
+      expect(res.body).toEqual({
+        statusCode: 401,
+        message: 'version header was not found.',
+        error: 'Unauthorized',
+      });
     });
 
-    it("another family's value is 401 \"version header is invalid\" in strict mode", async () => {
-      const res = await t.api.request('POST', '/contacts/upsert', { token, version: '2021-04-15', json: { locationId } });
+    it('another family\'s value is 401 "version header is invalid" in strict mode', async () => {
+      const res = await t.api.request('POST', '/contacts/upsert', {
+        token,
+        version: '2021-04-15',
+        json: { locationId },
+      });
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ statusCode: 401, message: 'version header is invalid', error: 'Unauthorized' });
+      expect(res.body).toEqual({
+        statusCode: 401,
+        message: 'version header is invalid',
+        error: 'Unauthorized',
+      });
     });
 
     it('live mode accepts the four values live GHL accepts, and still rejects others', async () => {
       await t.admin.updateSettings({ versionMode: 'live' });
       try {
         for (const version of ['2021-07-28', '2021-04-15', '2023-02-21', 'v3']) {
-          const res = await t.api.request('POST', '/contacts/upsert', { token, version, json: { locationId } });
+          const res = await t.api.request('POST', '/contacts/upsert', {
+            token,
+            version,
+            json: { locationId },
+          });
           expect({ version, status: res.status }).toEqual({ version, status: 200 });
         }
-        const bad = await t.api.request('POST', '/contacts/upsert', { token, version: '2020-01-01', json: { locationId } });
+        const bad = await t.api.request('POST', '/contacts/upsert', {
+          token,
+          version: '2020-01-01',
+          json: { locationId },
+        });
         expect(bad.status).toBe(401);
       } finally {
         await t.admin.updateSettings({ versionMode: 'strict' });
@@ -176,7 +234,10 @@ describe('GHL sandbox: contacts (GHL-CONTRACT §3)', () => {
   });
 
   it('a missing or unknown bearer token is 401 Invalid JWT; an agency token on a location endpoint is 401', async () => {
-    const none = await t.api.request('POST', '/contacts/upsert', { version: GHL_VERSIONS.contacts, json: { locationId } });
+    const none = await t.api.request('POST', '/contacts/upsert', {
+      version: GHL_VERSIONS.contacts,
+      json: { locationId },
+    });
     expect(none.status).toBe(401);
     expect(none.body).toEqual({ statusCode: 401, message: 'Invalid JWT', error: 'Unauthorized' });
 

@@ -16,7 +16,11 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
   async function installLocation(): Promise<{ locationId: string; companyId: string; code: string }> {
     const location = await t.admin.createLocation({ name: 'Acme Plumbing' });
     await t.admin.setNextGrant({ userType: 'Location', locationId: location.id });
-    const auth = await t.api.authorize({ clientId: CLIENT.clientId, redirectUri: REDIRECT_URI, state: 'xyz' });
+    const auth = await t.api.authorize({
+      clientId: CLIENT.clientId,
+      redirectUri: REDIRECT_URI,
+      state: 'xyz',
+    });
     expect(auth.status).toBe(302);
     expect(auth.location?.startsWith(`${REDIRECT_URI}?`)).toBe(true);
     expect(auth.state).toBe('xyz');
@@ -26,7 +30,12 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
   it('choose-location redirects with a code that exchanges once for a Location token pair', async () => {
     const { locationId, companyId, code } = await installLocation();
 
-    const first = await t.api.exchangeCode({ ...CLIENT, code, redirectUri: REDIRECT_URI, userType: 'Location' });
+    const first = await t.api.exchangeCode({
+      ...CLIENT,
+      code,
+      redirectUri: REDIRECT_URI,
+      userType: 'Location',
+    });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({
       token_type: 'Bearer',
@@ -47,7 +56,11 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
   it('the legacy /oauth/chooselocation path (SDK) works too', async () => {
     const location = await t.admin.createLocation();
     await t.admin.setNextGrant({ userType: 'Location', locationId: location.id });
-    const auth = await t.api.authorize({ clientId: CLIENT.clientId, redirectUri: REDIRECT_URI, legacyPath: true });
+    const auth = await t.api.authorize({
+      clientId: CLIENT.clientId,
+      redirectUri: REDIRECT_URI,
+      legacyPath: true,
+    });
     expect(auth.status).toBe(302);
     expect(auth.code).toMatch(/^[0-9a-f]{40}$/);
   });
@@ -106,7 +119,9 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
     const { code } = await installLocation();
     const pair = await t.api.exchangeCode({ ...CLIENT, code });
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => t.api.refresh({ ...CLIENT, refreshToken: String(pair.body.refresh_token) })),
+      Array.from({ length: 8 }, () =>
+        t.api.refresh({ ...CLIENT, refreshToken: String(pair.body.refresh_token) }),
+      ),
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400, 400, 400, 400]);
   });
@@ -126,7 +141,11 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
   });
 
   it('token endpoint errors: bad client 401, missing parameter 400, unsupported grant 400', async () => {
-    const badClient = await t.api.exchangeCode({ clientId: CLIENT.clientId, clientSecret: 'wrong', code: 'x' });
+    const badClient = await t.api.exchangeCode({
+      clientId: CLIENT.clientId,
+      clientSecret: 'wrong',
+      code: 'x',
+    });
     expect(badClient.status).toBe(401);
     expect(badClient.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
 
@@ -156,7 +175,11 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
       locations: [{ name: 'North' }, { name: 'South' }, { name: 'West' }],
     });
     const [north, south, west] = company.locations;
-    await t.admin.setNextGrant({ userType: 'Company', companyId: company.id, locationIds: [north.id, south.id] });
+    await t.admin.setNextGrant({
+      userType: 'Company',
+      companyId: company.id,
+      locationIds: [north.id, south.id],
+    });
     const auth = await t.api.authorize({ clientId: CLIENT.clientId, redirectUri: REDIRECT_URI });
     const pair = await t.api.exchangeCode({ ...CLIENT, code: auth.code!, userType: 'Company' });
     expect(pair.status).toBe(200);
@@ -164,9 +187,15 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
     expect(pair.body.locationId).toBeUndefined();
     const companyToken = String(pair.body.access_token);
 
-    const listed = await t.api.installedLocations(companyToken, { companyId: company.id, appId: 'sandbox', isInstalled: true });
+    const listed = await t.api.installedLocations(companyToken, {
+      companyId: company.id,
+      appId: 'sandbox',
+      isInstalled: true,
+    });
     expect(listed.status).toBe(200);
-    expect((listed.body.locations as Array<{ _id: string }>).map((l) => l._id).sort()).toEqual([north.id, south.id].sort());
+    expect((listed.body.locations as Array<{ _id: string }>).map((l) => l._id).sort()).toEqual(
+      [north.id, south.id].sort(),
+    );
     expect(listed.body.count).toBe(2);
 
     const minted = await t.api.locationToken(companyToken, { companyId: company.id, locationId: north.id });
@@ -178,11 +207,17 @@ describe('GHL sandbox: OAuth (GHL-CONTRACT §2)', () => {
     expect(usable.status).toBe(200);
     expect(usable.body).toMatchObject({ location: { id: north.id, companyId: company.id } });
 
-    const notApproved = await t.api.locationToken(companyToken, { companyId: company.id, locationId: west.id });
+    const notApproved = await t.api.locationToken(companyToken, {
+      companyId: company.id,
+      locationId: west.id,
+    });
     expect(notApproved.status).toBe(400);
 
     // A Location token cannot mint location tokens (Agency-Access-Only).
-    const wrongType = await t.api.locationToken(locationToken, { companyId: company.id, locationId: south.id });
+    const wrongType = await t.api.locationToken(locationToken, {
+      companyId: company.id,
+      locationId: south.id,
+    });
     expect(wrongType.status).toBe(401);
   });
 

@@ -41,7 +41,11 @@ type Json = Record<string, unknown>;
 export class GhlSandboxApiClient {
   constructor(readonly baseUrl: string) {}
 
-  async request<T = Json>(method: string, path: string, options: GhlRequestOptions = {}): Promise<GhlResponse<T>> {
+  async request<T = Json>(
+    method: string,
+    path: string,
+    options: GhlRequestOptions = {},
+  ): Promise<GhlResponse<T>> {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
@@ -58,7 +62,12 @@ export class GhlSandboxApiClient {
       body = form.toString();
     }
     const qs = query.toString();
-    const res = await fetch(`${this.baseUrl}${path}${qs ? `?${qs}` : ''}`, { method, headers, body, redirect: 'manual' });
+    const res = await fetch(`${this.baseUrl}${path}${qs ? `?${qs}` : ''}`, {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -70,17 +79,27 @@ export class GhlSandboxApiClient {
   }
 
   /** The marketplace consent page; returns the code from the 302 `Location`. */
-  async authorize(params: { clientId: string; redirectUri: string; scope?: string; state?: string; legacyPath?: boolean }): Promise<AuthorizeResult> {
-    const res = await this.request<unknown>('GET', params.legacyPath ? '/oauth/chooselocation' : '/v2/oauth/chooselocation', {
-      version: null,
-      query: {
-        response_type: 'code',
-        redirect_uri: params.redirectUri,
-        client_id: params.clientId,
-        scope: params.scope,
-        state: params.state,
+  async authorize(params: {
+    clientId: string;
+    redirectUri: string;
+    scope?: string;
+    state?: string;
+    legacyPath?: boolean;
+  }): Promise<AuthorizeResult> {
+    const res = await this.request<unknown>(
+      'GET',
+      params.legacyPath ? '/oauth/chooselocation' : '/v2/oauth/chooselocation',
+      {
+        version: null,
+        query: {
+          response_type: 'code',
+          redirect_uri: params.redirectUri,
+          client_id: params.clientId,
+          scope: params.scope,
+          state: params.state,
+        },
       },
-    });
+    );
     const location = res.headers.get('location');
     const url = location ? new URL(location) : null;
     return {
@@ -91,7 +110,13 @@ export class GhlSandboxApiClient {
     };
   }
 
-  exchangeCode(p: { clientId: string; clientSecret: string; code: string; redirectUri?: string; userType?: string }) {
+  exchangeCode(p: {
+    clientId: string;
+    clientSecret: string;
+    code: string;
+    redirectUri?: string;
+    userType?: string;
+  }) {
     return this.request('POST', '/oauth/token', {
       form: {
         client_id: p.clientId,
@@ -117,11 +142,22 @@ export class GhlSandboxApiClient {
   }
 
   locationToken(companyToken: string, p: { companyId: string; locationId: string }) {
-    return this.request('POST', '/oauth/locationToken', { token: companyToken, version: GHL_VERSIONS.oauth, form: p });
+    return this.request('POST', '/oauth/locationToken', {
+      token: companyToken,
+      version: GHL_VERSIONS.oauth,
+      form: p,
+    });
   }
 
-  installedLocations(companyToken: string, query: { companyId: string; appId: string; isInstalled?: boolean; skip?: number; limit?: number }) {
-    return this.request('GET', '/oauth/installedLocations', { token: companyToken, version: GHL_VERSIONS.oauth, query });
+  installedLocations(
+    companyToken: string,
+    query: { companyId: string; appId: string; isInstalled?: boolean; skip?: number; limit?: number },
+  ) {
+    return this.request('GET', '/oauth/installedLocations', {
+      token: companyToken,
+      version: GHL_VERSIONS.oauth,
+      query,
+    });
   }
 
   upsertContact(token: string, body: Json) {
@@ -129,11 +165,18 @@ export class GhlSandboxApiClient {
   }
 
   duplicateContact(token: string, query: { locationId: string; number?: string; email?: string }) {
-    return this.request('GET', '/contacts/search/duplicate', { token, version: GHL_VERSIONS.contacts, query });
+    return this.request('GET', '/contacts/search/duplicate', {
+      token,
+      version: GHL_VERSIONS.contacts,
+      query,
+    });
   }
 
   getContact(token: string, contactId: string) {
-    return this.request('GET', `/contacts/${encodeURIComponent(contactId)}`, { token, version: GHL_VERSIONS.contacts });
+    return this.request('GET', `/contacts/${encodeURIComponent(contactId)}`, {
+      token,
+      version: GHL_VERSIONS.contacts,
+    });
   }
 
   addTags(token: string, contactId: string, tags: string[]) {
@@ -153,23 +196,42 @@ export class GhlSandboxApiClient {
   }
 
   getLocation(token: string, locationId: string) {
-    return this.request('GET', `/locations/${encodeURIComponent(locationId)}`, { token, version: GHL_VERSIONS.locations });
+    return this.request('GET', `/locations/${encodeURIComponent(locationId)}`, {
+      token,
+      version: GHL_VERSIONS.locations,
+    });
   }
 
   searchConversations(token: string, query: { locationId: string; contactId?: string; limit?: number }) {
-    return this.request('GET', '/conversations/search', { token, version: GHL_VERSIONS.conversations, query });
+    return this.request('GET', '/conversations/search', {
+      token,
+      version: GHL_VERSIONS.conversations,
+      query,
+    });
   }
 
   createConversation(token: string, body: { locationId: string; contactId: string }) {
-    return this.request('POST', '/conversations/', { token, version: GHL_VERSIONS.conversations, json: body });
+    return this.request('POST', '/conversations/', {
+      token,
+      version: GHL_VERSIONS.conversations,
+      json: body,
+    });
   }
 
   addInboundMessage(token: string, body: Json) {
-    return this.request('POST', '/conversations/messages/inbound', { token, version: GHL_VERSIONS.conversations, json: body });
+    return this.request('POST', '/conversations/messages/inbound', {
+      token,
+      version: GHL_VERSIONS.conversations,
+      json: body,
+    });
   }
 
   sendMessage(token: string, body: Json) {
-    return this.request('POST', '/conversations/messages', { token, version: GHL_VERSIONS.conversations, json: body });
+    return this.request('POST', '/conversations/messages', {
+      token,
+      version: GHL_VERSIONS.conversations,
+      json: body,
+    });
   }
 
   updateMessageStatus(token: string, messageId: string, body: Json) {
@@ -180,7 +242,11 @@ export class GhlSandboxApiClient {
     });
   }
 
-  listMessages(token: string, conversationId: string, query: { lastMessageId?: string; limit?: number; type?: string } = {}) {
+  listMessages(
+    token: string,
+    conversationId: string,
+    query: { lastMessageId?: string; limit?: number; type?: string } = {},
+  ) {
     return this.request('GET', `/conversations/${encodeURIComponent(conversationId)}/messages`, {
       token,
       version: GHL_VERSIONS.conversations,

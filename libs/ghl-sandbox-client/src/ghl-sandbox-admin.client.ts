@@ -202,7 +202,9 @@ export class GhlSandboxAdminClient {
   }
 
   /** The encrypted custom-page user context (§8), made with the sandbox's shared secret. */
-  encryptUserContext(input: Partial<SsoUserContext> = {}): Promise<{ payload: SsoUserContext; encrypted: string }> {
+  encryptUserContext(
+    input: Partial<SsoUserContext> = {},
+  ): Promise<{ payload: SsoUserContext; encrypted: string }> {
     return this.call('POST', '/admin/sso/encrypt', input);
   }
 }

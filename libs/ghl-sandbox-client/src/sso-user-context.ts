@@ -19,7 +19,9 @@ function evpBytesToKey(passphrase: Buffer, salt: Buffer): { key: Buffer; iv: Buf
   let previous = Buffer.alloc(0);
   let length = 0;
   while (length < KEY_BYTES + IV_BYTES) {
-    previous = createHash('md5').update(Buffer.concat([previous, passphrase, salt])).digest();
+    previous = createHash('md5')
+      .update(Buffer.concat([previous, passphrase, salt]))
+      .digest();
     blocks.push(previous);
     length += previous.length;
   }
@@ -28,7 +30,11 @@ function evpBytesToKey(passphrase: Buffer, salt: Buffer): { key: Buffer; iv: Buf
 }
 
 /** Encrypts like `CryptoJS.AES.encrypt(plaintext, passphrase).toString()`. */
-export function cryptoJsAesEncrypt(plaintext: string, passphrase: string, salt = randomBytes(SALT_BYTES)): string {
+export function cryptoJsAesEncrypt(
+  plaintext: string,
+  passphrase: string,
+  salt = randomBytes(SALT_BYTES),
+): string {
   if (salt.length !== SALT_BYTES) throw new Error(`salt must be ${SALT_BYTES} bytes`);
   const { key, iv } = evpBytesToKey(Buffer.from(passphrase, 'utf8'), salt);
   const cipher = createCipheriv('aes-256-cbc', key, iv);

@@ -79,7 +79,9 @@ export async function startWebhookRecorder(options: WebhookRecorderOptions = {})
           const waiter = { count, resolve: () => (clearTimeout(timer), resolve()) };
           const timer = setTimeout(() => {
             waiters.splice(waiters.indexOf(waiter), 1);
-            reject(new Error(`webhook recorder: ${requests.length} of ${count} requests after ${timeoutMs} ms`));
+            reject(
+              new Error(`webhook recorder: ${requests.length} of ${count} requests after ${timeoutMs} ms`),
+            );
           }, timeoutMs);
           waiters.push(waiter);
         });

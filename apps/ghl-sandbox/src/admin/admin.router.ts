@@ -64,12 +64,20 @@ export class AdminError extends Error {
   }
 }
 
-const ERROR_NAMES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict' };
+const ERROR_NAMES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+};
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const result = schema.safeParse(body ?? {});
   if (!result.success) {
-    throw new AdminError(400, result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    throw new AdminError(
+      400,
+      result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   }
   return result.data;
 }
@@ -88,24 +96,41 @@ export class AdminRouter {
     this.register();
   }
 
-  async handle(method: string, path: string, headers: IncomingHttpHeaders, query: URLSearchParams, body: unknown): Promise<AdminResponse> {
+  async handle(
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    query: URLSearchParams,
+    body: unknown,
+  ): Promise<AdminResponse> {
     try {
       const candidates = this.routes.filter((r) => r.regex.test(path));
       const route = candidates.find((r) => r.method === method);
-      if (!route) throw new AdminError(404, candidates.length > 0 ? `Method ${method} not allowed on ${path}` : `No admin route ${path}`);
+      if (!route)
+        throw new AdminError(
+          404,
+          candidates.length > 0 ? `Method ${method} not allowed on ${path}` : `No admin route ${path}`,
+        );
       if (!route.public && !this.authorised(headers)) throw new AdminError(401, 'admin token required');
       const m = route.regex.exec(path)!;
       const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
       return await route.handler({ params, query, body });
     } catch (err) {
       if (err instanceof AdminError) {
-        return { status: err.status, body: { statusCode: err.status, message: err.message, error: ERROR_NAMES[err.status] ?? 'Error' } };
+        return {
+          status: err.status,
+          body: { statusCode: err.status, message: err.message, error: ERROR_NAMES[err.status] ?? 'Error' },
+        };
       }
       // A GHL-style error thrown by a shared service (e.g. an unknown location in a grant).
       const ghl = err as { status?: number; body?: { message?: unknown } };
       if (typeof ghl.status === 'number' && ghl.body) {
-        const message = typeof ghl.body.message === 'string' ? ghl.body.message : JSON.stringify(ghl.body.message);
-        return { status: ghl.status, body: { statusCode: ghl.status, message, error: ERROR_NAMES[ghl.status] ?? 'Error' } };
+        const message =
+          typeof ghl.body.message === 'string' ? ghl.body.message : JSON.stringify(ghl.body.message);
+        return {
+          status: ghl.status,
+          body: { statusCode: ghl.status, message, error: ERROR_NAMES[ghl.status] ?? 'Error' },
+        };
       }
       throw err;
     }
@@ -138,7 +163,8 @@ export class AdminRouter {
     this.route(
       'GET',
       '/admin/keys',
-      () => ok({ ed25519PublicKeyPem: ctx.keys.ed25519PublicKeyPem, rsaPublicKeyPem: ctx.keys.rsaPublicKeyPem }),
+      () =>
+        ok({ ed25519PublicKeyPem: ctx.keys.ed25519PublicKeyPem, rsaPublicKeyPem: ctx.keys.rsaPublicKeyPem }),
       true,
     );
     this.route('GET', '/admin/app', () =>
@@ -175,7 +201,9 @@ export class AdminRouter {
       const locations = (input.locations ?? []).map((l) => this.createLocation({ ...l, companyId }));
       return ok({ ...company, locations } satisfies CompanyWithLocationsDto, 201);
     });
-    this.route('POST', '/admin/locations', (req) => ok(this.createLocation(parse(createLocationSchema, req.body)), 201));
+    this.route('POST', '/admin/locations', (req) =>
+      ok(this.createLocation(parse(createLocationSchema, req.body)), 201),
+    );
     this.route('GET', '/admin/locations', () => ok([...state.locations.values()]));
     this.route('PATCH', '/admin/locations/:id', (req) => {
       const location = state.locations.get(req.params.id);
@@ -220,7 +248,10 @@ export class AdminRouter {
     this.route('POST', '/admin/oauth/codes', (req) => {
       const input = parse(issueCodeSchema, req.body);
       const code = ctx.oauth.approve(input.grant, input.redirectUri);
-      return ok({ code: code.code, expiresAt: new Date(code.expiresAt).toISOString(), grant: code.grant }, 201);
+      return ok(
+        { code: code.code, expiresAt: new Date(code.expiresAt).toISOString(), grant: code.grant },
+        201,
+      );
     });
 
     // ---- tokens ----
@@ -252,12 +283,18 @@ export class AdminRouter {
       const locationId = req.query.get('locationId');
       const companyId = req.query.get('companyId');
       const rows = [...state.tokens.values()]
-        .filter((t) => (!locationId || t.locationId === locationId) && (!companyId || t.companyId === companyId))
+        .filter(
+          (t) => (!locationId || t.locationId === locationId) && (!companyId || t.companyId === companyId),
+        )
         .map((t) => state.tokenSummary(t));
       return ok(rows);
     });
-    this.route('POST', '/admin/tokens/revoke', (req) => ok({ revoked: ctx.oauth.revoke(parse(tokenSelectorSchema, req.body)) }));
-    this.route('POST', '/admin/tokens/expire', (req) => ok({ expired: ctx.oauth.expire(parse(tokenSelectorSchema, req.body)) }));
+    this.route('POST', '/admin/tokens/revoke', (req) =>
+      ok({ revoked: ctx.oauth.revoke(parse(tokenSelectorSchema, req.body)) }),
+    );
+    this.route('POST', '/admin/tokens/expire', (req) =>
+      ok({ expired: ctx.oauth.expire(parse(tokenSelectorSchema, req.body)) }),
+    );
 
     // ---- faults and rate limits ----
     this.route('POST', '/admin/faults', (req) => ok(ctx.faults.add(parse(faultSchema, req.body)), 201));
@@ -337,7 +374,10 @@ export class AdminRouter {
       return ok([...state.deliveries.values()].filter((d) => !kind || d.kind === kind));
     });
     this.route('GET', '/admin/webhooks/deliveries/:id', async (req) => {
-      const delivery = req.query.get('wait') === '1' ? await ctx.webhooks.settled(req.params.id) : state.deliveries.get(req.params.id);
+      const delivery =
+        req.query.get('wait') === '1'
+          ? await ctx.webhooks.settled(req.params.id)
+          : state.deliveries.get(req.params.id);
       if (!delivery) throw new AdminError(404, `delivery ${req.params.id} not found`);
       return ok(delivery);
     });
@@ -346,7 +386,10 @@ export class AdminRouter {
       const input = parse(ssoSchema, req.body);
       const context = {
         ...input,
-        companyId: input.companyId ?? (input.activeLocation ? state.locations.get(input.activeLocation)?.companyId : undefined) ?? '',
+        companyId:
+          input.companyId ??
+          (input.activeLocation ? state.locations.get(input.activeLocation)?.companyId : undefined) ??
+          '',
       };
       return ok({ payload: context, encrypted: encryptUserContext(context, ctx.config.sharedSecret) });
     });
@@ -393,7 +436,9 @@ export class AdminRouter {
       ['altId', query.get('altId')],
       ['direction', query.get('direction')],
     ];
-    return [...this.ctx.state.messages.values()].filter((m) => filters.every(([k, v]) => v === null || m[k] === v));
+    return [...this.ctx.state.messages.values()].filter((m) =>
+      filters.every(([k, v]) => v === null || m[k] === v),
+    );
   }
 
   private counts(locationId: string | null): CountsDto {
@@ -402,7 +447,8 @@ export class AdminRouter {
       [...rows].filter((r) => !locationId || r.locationId === locationId);
     const messages = inLocation(state.messages.values());
     const byAltId: Record<string, number> = {};
-    for (const m of messages) if (m.origin === 'inbound-api' && m.altId !== undefined) byAltId[m.altId] = (byAltId[m.altId] ?? 0) + 1;
+    for (const m of messages)
+      if (m.origin === 'inbound-api' && m.altId !== undefined) byAltId[m.altId] = (byAltId[m.altId] ?? 0) + 1;
     const phones: Record<string, number> = {};
     for (const c of inLocation(state.contacts.values())) {
       if (c.phone) phones[`${c.locationId}:${c.phone}`] = (phones[`${c.locationId}:${c.phone}`] ?? 0) + 1;
@@ -432,18 +478,21 @@ export class AdminRouter {
   private simulateUserMessage(body: unknown): SimulatedMessageDto {
     const { state, conversations, contacts } = this.ctx;
     const input = parse(simulateUserMessageSchema, body);
-    if (!state.locations.has(input.locationId)) throw new AdminError(404, `location ${input.locationId} not found`);
+    if (!state.locations.has(input.locationId))
+      throw new AdminError(404, `location ${input.locationId} not found`);
     const e164 = input.phone ? toE164(input.phone) : null;
     const contact = input.contactId
       ? state.contacts.get(input.contactId)
       : e164
         ? contacts.byPhone(input.locationId, e164)
         : undefined;
-    if (!contact || contact.locationId !== input.locationId) throw new AdminError(404, 'contact not found in that location');
+    if (!contact || contact.locationId !== input.locationId)
+      throw new AdminError(404, 'contact not found in that location');
     const provider = input.conversationProviderId
       ? state.providers.get(input.conversationProviderId)
-      : conversations.defaultProvider('SMS') ?? conversations.defaultProvider('Custom');
-    if (!provider) throw new AdminError(400, 'no conversation provider: register one with POST /admin/providers');
+      : (conversations.defaultProvider('SMS') ?? conversations.defaultProvider('Custom'));
+    if (!provider)
+      throw new AdminError(400, 'no conversation provider: register one with POST /admin/providers');
     const now = Date.now();
     const conversation = conversations.findOrCreate(input.locationId, contact.id, now);
     const { message, delivery } = conversations.sendOutbound(

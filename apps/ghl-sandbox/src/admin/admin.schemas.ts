@@ -67,7 +67,10 @@ export const issueCodeSchema = z.object({ grant: grantSchema, redirectUri: z.url
 export const issueTokenSchema = z
   .object({ locationId: id.optional(), companyId: id.optional(), scopes: z.array(z.string()).optional() })
   .strict()
-  .refine((v) => (v.locationId === undefined) !== (v.companyId === undefined), 'give exactly one of locationId, companyId');
+  .refine(
+    (v) => (v.locationId === undefined) !== (v.companyId === undefined),
+    'give exactly one of locationId, companyId',
+  );
 
 export const tokenSelectorSchema = z
   .object({
@@ -95,7 +98,13 @@ export const faultSchema = z
       .strict()
       .optional(),
     action: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('error'), status: z.number().int().min(400).max(599), body: z.unknown().optional() }).strict(),
+      z
+        .object({
+          kind: z.literal('error'),
+          status: z.number().int().min(400).max(599),
+          body: z.unknown().optional(),
+        })
+        .strict(),
       z.object({ kind: z.literal('rate-limit') }).strict(),
       z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(120_000) }).strict(),
       z.object({ kind: z.literal('drop') }).strict(),

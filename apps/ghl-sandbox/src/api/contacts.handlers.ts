@@ -83,7 +83,8 @@ export class ContactsService {
 
   /** Writes the body's fields onto the contact. Tags and custom fields overwrite (§3.1). */
   private apply(contact: ContactDto, body: Record<string, unknown>, now: number): void {
-    for (const field of PLAIN_FIELDS) if (field in body) (contact as Record<string, unknown>)[field] = body[field] ?? undefined;
+    for (const field of PLAIN_FIELDS)
+      if (field in body) (contact as Record<string, unknown>)[field] = body[field] ?? undefined;
     const phone = this.normalisedPhone(body);
     if (phone !== undefined) contact.phone = phone ?? undefined;
     if (Array.isArray(body.tags))

@@ -1,4 +1,8 @@
-import type { ConversationDto, MessageDto, SandboxSettingsDto } from '@app/ghl-sandbox-client/admin-api.types';
+import type {
+  ConversationDto,
+  MessageDto,
+  SandboxSettingsDto,
+} from '@app/ghl-sandbox-client/admin-api.types';
 import type { SandboxConfig } from '../config/sandbox-config.schema';
 import { GhlHttpError } from '../http/ghl-http.error';
 import type { SandboxState } from '../state/sandbox-state';
@@ -7,7 +11,21 @@ import type { ContactsService } from './contacts.handlers';
 import type { ConversationsService } from './conversations.service';
 
 /** Upload file types GHL accepts (§4.7). */
-const UPLOAD_EXTENSIONS = ['jpg', 'jpeg', 'png', 'mp4', 'mpeg', 'zip', 'rar', 'pdf', 'doc', 'docx', 'txt', 'mp3', 'wav'];
+const UPLOAD_EXTENSIONS = [
+  'jpg',
+  'jpeg',
+  'png',
+  'mp4',
+  'mpeg',
+  'zip',
+  'rar',
+  'pdf',
+  'doc',
+  'docx',
+  'txt',
+  'mp3',
+  'wav',
+];
 
 export interface ConversationsDeps {
   state: SandboxState;
@@ -25,14 +43,22 @@ export function conversationsHandlers(deps: ConversationsDeps): ApiHandlers {
   const conversationFor = (req: ApiRequest, id: string): ConversationDto => {
     const conversation = state.conversations.get(id);
     if (!conversation || conversation.deleted) throw GhlHttpError.badRequest('Conversation not found');
-    assertLocationAccess(tokenOf(req), conversation.locationId, state.locations.get(conversation.locationId)?.companyId);
+    assertLocationAccess(
+      tokenOf(req),
+      conversation.locationId,
+      state.locations.get(conversation.locationId)?.companyId,
+    );
     return conversation;
   };
 
   const messageFor = (req: ApiRequest, id: string): MessageDto => {
     const message = state.messages.get(id);
     if (!message) throw GhlHttpError.badRequest('Message not found');
-    assertLocationAccess(tokenOf(req), message.locationId, state.locations.get(message.locationId)?.companyId);
+    assertLocationAccess(
+      tokenOf(req),
+      message.locationId,
+      state.locations.get(message.locationId)?.companyId,
+    );
     return message;
   };
 
@@ -138,7 +164,8 @@ export function conversationsHandlers(deps: ConversationsDeps): ApiHandlers {
       const conversationId = str(req.body.conversationId);
       if (conversationId !== undefined) {
         conversation = conversationFor(req, conversationId);
-        if (conversation.contactId !== contact.id) throw GhlHttpError.badRequest('Conversation does not belong to this contact');
+        if (conversation.contactId !== contact.id)
+          throw GhlHttpError.badRequest('Conversation does not belong to this contact');
       } else {
         conversation = conversations.findOrCreate(locationId, contact.id, req.now);
       }
@@ -179,7 +206,10 @@ export function conversationsHandlers(deps: ConversationsDeps): ApiHandlers {
       const contact = contacts.get(req, str(req.body.contactId)!);
       const type = str(req.body.type)!;
       const providerId = str(req.body.conversationProviderId);
-      const provider = providerId !== undefined ? conversations.ownProvider(providerId) : conversations.defaultProvider(type);
+      const provider =
+        providerId !== undefined
+          ? conversations.ownProvider(providerId)
+          : conversations.defaultProvider(type);
       if (provider && provider.outboundType !== 'Email' && !contact.phone) {
         throw GhlHttpError.badRequest('Missing phone number for the contact');
       }
@@ -213,7 +243,9 @@ export function conversationsHandlers(deps: ConversationsDeps): ApiHandlers {
 
     'update-message-status': (req) => {
       const message = messageFor(req, req.pathParams.messageId);
-      const provider = message.conversationProviderId ? state.providers.get(message.conversationProviderId) : undefined;
+      const provider = message.conversationProviderId
+        ? state.providers.get(message.conversationProviderId)
+        : undefined;
       if (!provider || provider.appId !== deps.config.appId) {
         // Only the provider's own marketplace app may set the status (ConversationProviders.md).
         throw GhlHttpError.forbidden('No conversation provider found for this message');
@@ -280,7 +312,8 @@ export function conversationsHandlers(deps: ConversationsDeps): ApiHandlers {
         }
         const id = state.newId();
         state.files.set(id, { id, name: file.filename, contentType: file.contentType, data: file.data });
-        uploadedFiles[file.filename] = `${deps.publicUrl()}/_sandbox/files/${id}/${encodeURIComponent(file.filename)}`;
+        uploadedFiles[file.filename] =
+          `${deps.publicUrl()}/_sandbox/files/${id}/${encodeURIComponent(file.filename)}`;
       }
       return { status: 200, body: { uploadedFiles } };
     },

@@ -130,7 +130,11 @@ export class ConversationsService {
   ownProvider(id: string): ProviderDto {
     const provider = this.state.providers.get(id);
     if (!provider || provider.appId !== this.config.appId) {
-      throw new GhlHttpError(400, { message: 'Invalid conversationProviderId', error: 'Bad Request', statusCode: 400 });
+      throw new GhlHttpError(400, {
+        message: 'Invalid conversationProviderId',
+        error: 'Bad Request',
+        statusCode: 400,
+      });
     }
     return provider;
   }
@@ -187,7 +191,10 @@ export class ConversationsService {
    * An outbound message on a provider channel: stored as `pending`, then GHL POSTs the signed
    * ProviderOutboundMessage (§5) to the provider's delivery URL.
    */
-  sendOutbound(input: Omit<NewMessage, 'direction' | 'status'>, now: number): { message: MessageDto; delivery?: WebhookDeliveryDto } {
+  sendOutbound(
+    input: Omit<NewMessage, 'direction' | 'status'>,
+    now: number,
+  ): { message: MessageDto; delivery?: WebhookDeliveryDto } {
     const message = this.addMessage({ ...input, direction: 'outbound', status: 'pending' }, now);
     if (!input.provider) return { message };
     const payload: Record<string, unknown> = {

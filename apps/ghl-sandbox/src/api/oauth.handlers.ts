@@ -28,7 +28,10 @@ export function oauthHandlers({ state, config, oauth, onUninstall }: OAuthHandle
       body: oauth.locationToken(tokenOf(req), str(req.body.companyId)!, str(req.body.locationId)!, req.now),
     }),
 
-    'get-installed-location': (req) => ({ status: 200, body: oauth.installedLocations(tokenOf(req), req.query) }),
+    'get-installed-location': (req) => ({
+      status: 200,
+      body: oauth.installedLocations(tokenOf(req), req.query),
+    }),
 
     'uninstall-application': (req) => {
       const token = tokenOf(req);
@@ -38,8 +41,10 @@ export function oauthHandlers({ state, config, oauth, onUninstall }: OAuthHandle
           ? { locationId: str(req.body.locationId) }
           : { companyId: str(req.body.companyId) };
       // "If you pass location token, then locationId is required" (DeleteIntegrationBodyDto).
-      if (token.userType === 'Location' && !target.locationId) throw GhlHttpError.unprocessable(['locationId should not be empty']);
-      if (token.userType === 'Company' && !target.companyId) throw GhlHttpError.unprocessable(['companyId should not be empty']);
+      if (token.userType === 'Location' && !target.locationId)
+        throw GhlHttpError.unprocessable(['locationId should not be empty']);
+      if (token.userType === 'Company' && !target.companyId)
+        throw GhlHttpError.unprocessable(['companyId should not be empty']);
       if (target.locationId && target.locationId !== token.locationId) {
         throw GhlHttpError.forbidden('The token does not have access to this location');
       }

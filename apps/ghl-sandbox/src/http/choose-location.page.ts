@@ -32,7 +32,8 @@ export function chooseLocation(ctx: SandboxContext, path: string, query: URLSear
   const redirectUri = query.get('redirect_uri');
   if (query.get('response_type') !== 'code') throw GhlHttpError.badRequest('Invalid response_type');
   if (clientId !== ctx.config.clientId) throw GhlHttpError.badRequest('Invalid client_id');
-  if (!redirectUri || !/^https?:\/\//.test(redirectUri)) throw GhlHttpError.badRequest('Invalid redirect_uri');
+  if (!redirectUri || !/^https?:\/\//.test(redirectUri))
+    throw GhlHttpError.badRequest('Invalid redirect_uri');
   const requestedScopes = query.get('scope')?.split(/\s+/).filter(Boolean);
 
   let grant: GrantSelection | null;
@@ -48,7 +49,8 @@ export function chooseLocation(ctx: SandboxContext, path: string, query: URLSear
   } else {
     grant = ctx.oauth.nextGrant();
   }
-  if (!grant) return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, html: page(ctx, query) };
+  if (!grant)
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, html: page(ctx, query) };
 
   const code = ctx.oauth.approve({ ...grant, scopes: grant.scopes ?? requestedScopes }, redirectUri);
   const target = new URL(redirectUri);
@@ -66,10 +68,16 @@ function page(ctx: SandboxContext, query: URLSearchParams): string {
     return `/v2/oauth/chooselocation${APPROVE_SUFFIX}?${q.toString()}`;
   };
   const locations = [...ctx.state.locations.values()]
-    .map((l) => `<li><a href="${escapeHtml(link({ locationId: l.id }))}">${escapeHtml(l.name)}</a> <code>${escapeHtml(l.id)}</code></li>`)
+    .map(
+      (l) =>
+        `<li><a href="${escapeHtml(link({ locationId: l.id }))}">${escapeHtml(l.name)}</a> <code>${escapeHtml(l.id)}</code></li>`,
+    )
     .join('');
   const companies = [...ctx.state.companies.values()]
-    .map((c) => `<li><a href="${escapeHtml(link({ companyId: c.id }))}">${escapeHtml(c.name)}</a> (agency, ${c.locationIds.length} locations)</li>`)
+    .map(
+      (c) =>
+        `<li><a href="${escapeHtml(link({ companyId: c.id }))}">${escapeHtml(c.name)}</a> (agency, ${c.locationIds.length} locations)</li>`,
+    )
     .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Choose a location – GHL sandbox</title></head>
 <body><h1>Install app ${escapeHtml(ctx.config.appId)}</h1>

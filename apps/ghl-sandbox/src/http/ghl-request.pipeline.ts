@@ -89,7 +89,10 @@ export class GhlRequestPipeline {
           return {
             ...result,
             status: 429,
-            headers: { ...result.headers, ...this.ctx.rateLimiter.exhaustedHeaders(this.rateKey(result.locationId)) },
+            headers: {
+              ...result.headers,
+              ...this.ctx.rateLimiter.exhaustedHeaders(this.rateKey(result.locationId)),
+            },
             body: { statusCode: 429, message: MESSAGES.tooManyRequests },
           };
       }
@@ -136,7 +139,8 @@ export class GhlRequestPipeline {
       operation,
       pathParams,
       query: Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, lastValue(v) ?? ''])),
-      body: value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {},
+      body:
+        value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {},
       files: req.body.files,
       token,
       now: Date.now(),
@@ -157,7 +161,9 @@ export class GhlRequestPipeline {
     const fromQuery = lastValue(req.query.locationId);
     if (fromQuery) return fromQuery;
     const body = req.body.value as Record<string, unknown> | null;
-    return body && typeof body === 'object' && typeof body.locationId === 'string' ? body.locationId : undefined;
+    return body && typeof body === 'object' && typeof body.locationId === 'string'
+      ? body.locationId
+      : undefined;
   }
 
   private checkVersion(operation: OpenApiOperation, headers: IncomingHttpHeaders): void {
@@ -173,7 +179,10 @@ export class GhlRequestPipeline {
     const token = bearer ? this.ctx.oauth.verifyAccess(bearer) : null;
     if (!token) throw GhlHttpError.unauthorized(MESSAGES.invalidJwt);
     const alternatives = (operation.security ?? []).flatMap((requirement) =>
-      Object.entries(requirement).map(([scheme, scopes]) => ({ types: SCHEME_USER_TYPES[scheme] ?? [], scopes })),
+      Object.entries(requirement).map(([scheme, scopes]) => ({
+        types: SCHEME_USER_TYPES[scheme] ?? [],
+        scopes,
+      })),
     );
     const typed = alternatives.filter((a) => a.types.includes(token.userType));
     if (typed.length === 0) throw GhlHttpError.unauthorized(MESSAGES.userTypeMismatch);

@@ -35,7 +35,9 @@ describe('OpenApiCatalog routing', () => {
   });
 
   it('extracts path parameters, including the undeclared one of GET /conversations/messages/{id}', () => {
-    expect(catalog.match('PUT', '/conversations/messages/m%201/status')?.pathParams).toEqual({ messageId: 'm 1' });
+    expect(catalog.match('PUT', '/conversations/messages/m%201/status')?.pathParams).toEqual({
+      messageId: 'm 1',
+    });
     expect(catalog.match('GET', '/conversations/messages/xyz')?.pathParams).toEqual({ id: 'xyz' });
   });
 
@@ -55,12 +57,16 @@ describe('OpenApiCatalog routing', () => {
 
 describe('OpenApiCatalog validation', () => {
   it('names a missing required body field in class-validator wording', () => {
-    expect(messages('upsert-contact', { body: { phone: '+15550001111' } })).toEqual(['locationId should not be empty']);
+    expect(messages('upsert-contact', { body: { phone: '+15550001111' } })).toEqual([
+      'locationId should not be empty',
+    ]);
   });
 
   it('names wrongly typed fields, array items and enum values', () => {
     expect(
-      messages('upsert-contact', { body: { locationId: 7, tags: ['ok', 3], dnd: 'yes', dndSettings: { SMS: { status: 'x' } } } }),
+      messages('upsert-contact', {
+        body: { locationId: 7, tags: ['ok', 3], dnd: 'yes', dndSettings: { SMS: { status: 'x' } } },
+      }),
     ).toEqual([
       'locationId must be a string',
       'dnd must be a boolean value',
@@ -98,19 +104,25 @@ describe('OpenApiCatalog validation', () => {
   });
 
   it('inbound message: provider id and conversation id optional, direction a string (leniencies)', () => {
-    expect(messages('add-an-inbound-message', { body: { type: 'SMS', contactId: 'c1', direction: 'inbound' } })).toEqual([]);
+    expect(
+      messages('add-an-inbound-message', { body: { type: 'SMS', contactId: 'c1', direction: 'inbound' } }),
+    ).toEqual([]);
     expect(messages('add-an-inbound-message', { body: { type: 'SMS', direction: 'sideways' } })).toEqual([
       'contactId should not be empty',
       'direction must be one of the following values: inbound, outbound',
     ]);
-    expect(messages('add-an-inbound-message', { body: { type: 'Telegram', contactId: 'c1', date: 'yesterday' } })).toEqual([
+    expect(
+      messages('add-an-inbound-message', { body: { type: 'Telegram', contactId: 'c1', date: 'yesterday' } }),
+    ).toEqual([
       expect.stringMatching(/^type must be one of the following values: SMS, RCS, Email, WhatsApp/),
       'date must be a valid ISO 8601 date string',
     ]);
   });
 
   it('send message needs only type and contactId (subType/status are a spec artefact, §4.3)', () => {
-    expect(messages('send-a-new-message', { body: { type: 'SMS', contactId: 'c1', message: 'hi' } })).toEqual([]);
+    expect(messages('send-a-new-message', { body: { type: 'SMS', contactId: 'c1', message: 'hi' } })).toEqual(
+      [],
+    );
     expect(messages('send-a-new-message', { body: { message: 'hi' } })).toEqual([
       'type should not be empty',
       'contactId should not be empty',
@@ -118,18 +130,23 @@ describe('OpenApiCatalog validation', () => {
   });
 
   it('status update needs a valid status, and error needs code, type and message', () => {
-    expect(messages('update-message-status', { pathParams: { messageId: 'm' }, body: { status: 'sent' } })).toEqual([
-      'status must be one of the following values: delivered, failed, pending, read',
-    ]);
     expect(
-      messages('update-message-status', { pathParams: { messageId: 'm' }, body: { status: 'failed', error: { code: '1' } } }),
+      messages('update-message-status', { pathParams: { messageId: 'm' }, body: { status: 'sent' } }),
+    ).toEqual(['status must be one of the following values: delivered, failed, pending, read']);
+    expect(
+      messages('update-message-status', {
+        pathParams: { messageId: 'm' },
+        body: { status: 'failed', error: { code: '1' } },
+      }),
     ).toEqual(['error.type should not be empty', 'error.message should not be empty']);
   });
 
   it('location token accepts a JSON body as well as the declared form (§2.3)', () => {
     const body = { companyId: 'c1', locationId: 'l1' };
     expect(messages('get-location-access-token', { contentType: 'application/json', body })).toEqual([]);
-    expect(messages('get-location-access-token', { contentType: 'application/x-www-form-urlencoded', body })).toEqual([]);
+    expect(
+      messages('get-location-access-token', { contentType: 'application/x-www-form-urlencoded', body }),
+    ).toEqual([]);
     expect(messages('get-location-access-token', { contentType: 'application/json', body: {} })).toEqual([
       'companyId should not be empty',
       'locationId should not be empty',

@@ -37,7 +37,7 @@ export class RateLimiter {
     this.windows.set(key, recent);
     return {
       allowed,
-      headers: this.headers(recent.length, allowed ? usedToday + 1 : usedToday, now, recent),
+      headers: this.headers(recent.length, allowed ? usedToday + 1 : usedToday, now, allowed ? null : recent),
     };
   }
 
@@ -50,11 +50,12 @@ export class RateLimiter {
     ]);
   }
 
+  /** `rejectedWindow`: the window's timestamps when the request is refused, null when it passes. */
   private headers(
     inWindow: number,
     usedToday: number,
     now: number,
-    recent: number[],
+    rejectedWindow: number[] | null,
   ): Record<string, string> {
     const { max, intervalMs, daily, retryAfterHeader } = this.settings.rateLimit;
     const headers: Record<string, string> = {
@@ -64,8 +65,9 @@ export class RateLimiter {
       'X-RateLimit-Max': String(max),
       'X-RateLimit-Remaining': String(Math.max(0, max - inWindow)),
     };
-    if (retryAfterHeader && inWindow >= max && recent.length > 0) {
-      headers['Retry-After'] = String(Math.max(1, Math.ceil((recent[0] + intervalMs - now) / 1000)));
+    // Only for a burst refusal; a spent daily budget has no documented reset time.
+    if (retryAfterHeader && rejectedWindow && inWindow >= max && rejectedWindow.length > 0) {
+      headers['Retry-After'] = String(Math.max(1, Math.ceil((rejectedWindow[0] + intervalMs - now) / 1000)));
     }
     return headers;
   }
