@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+import { defineEnvSchema } from '../define-env-schema';
+import { integer, url } from '../env-parsers';
+import { envVar } from '../env-var';
+import { httpPortVar } from '../shared-env.schema';
+
+const sessionWorker = defineEnvSchema(
+  {
+    HTTP_PORT: httpPortVar(3001),
+    /** WhatsApp's multi-device endpoint; the WA sandbox's URL in tests and local runs. */
+    WA_WS_URL: envVar(url(['ws:', 'wss:']), 'wss://web.whatsapp.com/ws/chat'),
+    /** How long a lease outlives its last renewal: the longest a dead worker's sessions stay down. */
+    LEASE_TTL_MS: envVar(integer(1_000, 600_000), '15000'),
+    LEASE_RENEW_MS: envVar(integer(100, 300_000), '5000'),
+    /** Sockets one worker holds at most; beyond it, starts are left to other replicas. */
+    MAX_SESSIONS: envVar(integer(1, 100_000), '500'),
+    /** New connections per second, so a restart with hundreds of sessions is not a login storm. */
+    CONNECT_RAMP_PER_SEC: envVar(integer(1, 1_000), '5'),
+    /** Time on SIGTERM to close sockets and release leases; keep below the pod's grace period. */
+    SHUTDOWN_HANDOFF_MS: envVar(integer(0, 600_000), '10000'),
+    /** QR codes shown per connect attempt before the session stops in `qr_timeout`. */
+    QR_MAX_REFS: envVar(integer(1, 100), '6'),
+  },
+  {
+    crossCheck: ({ LEASE_TTL_MS, LEASE_RENEW_MS }, report) => {
+      // At most half the TTL leaves room for one failed renewal and a retry before the lease can lapse.
+      if (LEASE_TTL_MS !== undefined && LEASE_RENEW_MS !== undefined && LEASE_RENEW_MS >= LEASE_TTL_MS / 2) {
+        report('LEASE_RENEW_MS', `must be less than half of LEASE_TTL_MS (${LEASE_TTL_MS / 2})`);
+      }
+    },
+  },
+);
+
+export const sessionWorkerConfigSchema = sessionWorker.schema;
+export type SessionWorkerConfig = z.output<typeof sessionWorkerConfigSchema>;
+export const SESSION_WORKER_ENV_VARS = sessionWorker.vars;
+export const SESSION_WORKER_REQUIRED_IN_PRODUCTION = sessionWorker.requiredInProduction;

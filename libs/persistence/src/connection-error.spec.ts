@@ -1,0 +1,44 @@
+import { explainConnectionError, START_POSTGRES_HINT } from './connection-error';
+
+const URL = 'postgres://app:s3cret@db.internal:6543/wa_bridge';
+const withCode = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
+
+describe('explainConnectionError', () => {
+  it('names host:port and how to start Postgres when nothing listens', () => {
+    expect(explainConnectionError(withCode('ECONNREFUSED'), URL)).toBe(
+      `Cannot connect to PostgreSQL at db.internal:6543 (ECONNREFUSED). Is it running? Start it with: ${START_POSTGRES_HINT}`,
+    );
+  });
+
+  it('reads the code of an AggregateError (localhost resolving to both ::1 and 127.0.0.1)', () => {
+    const error = new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')], 'all failed');
+    expect(explainConnectionError(error, URL)).toContain('(ECONNREFUSED)');
+  });
+
+  it('treats a connection timeout as unreachable', () => {
+    expect(
+      explainConnectionError(new Error('Connection terminated due to connection timeout'), URL),
+    ).toContain('Cannot connect to PostgreSQL at db.internal:6543 (timeout)');
+  });
+
+  it('explains bad credentials and a missing database, never printing the password', () => {
+    const auth = explainConnectionError(withCode('28P01'), URL);
+    expect(auth).toBe(
+      'PostgreSQL at db.internal:6543 refused user "app" (28P01); check the credentials in DATABASE_URL',
+    );
+    expect(explainConnectionError(withCode('3D000'), URL)).toBe(
+      'Database "wa_bridge" does not exist on db.internal:6543; "migrate run" creates it',
+    );
+    expect(auth).not.toContain('s3cret');
+  });
+
+  it('leaves other errors alone', () => {
+    expect(explainConnectionError(withCode('42P01', 'relation "x" does not exist'), URL)).toBeUndefined();
+    expect(explainConnectionError('weird', URL)).toBeUndefined();
+  });
+
+  it('fills in libpq defaults for host and port', () => {
+    expect(explainConnectionError(withCode('ECONNREFUSED'), 'postgres:///db')).toContain('localhost:5432');
+    expect(explainConnectionError(withCode('ECONNREFUSED'), 'postgres://u@h/db')).toContain('h:5432');
+  });
+});
