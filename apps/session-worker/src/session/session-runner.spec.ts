@@ -1,0 +1,270 @@
+import type { EventType } from '@app/contracts';
+import { eventually } from '@app/testing';
+import pino from 'pino';
+import type { WhatsAppConnectOptions, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/whatsapp.port';
+import { DEFAULT_DISCONNECT_POLICY } from './disconnect-policy';
+import type { SessionProjectionPatch } from './session-projection.repository';
+import { SessionRunner, waMessageIdFor } from './session-runner';
+
+/** A scripted WhatsApp: the test pushes socket events and sees what the runner asked of it. */
+class FakeWhatsApp {
+  connects: WhatsAppConnectOptions[] = [];
+  closes = 0;
+  logouts = 0;
+  sent: { to: string; text: string; id: string }[] = [];
+
+  async connect(options: WhatsAppConnectOptions): Promise<WhatsAppConnection> {
+    this.connects.push(options);
+    return {
+      paired: false,
+      sendText: async (to, text, id) => {
+        this.sent.push({ to, text, id });
+        return { waMessageId: id, sentAt: new Date('2026-11-21T10:00:00Z') };
+      },
+      requestPairingCode: async () => 'abcd1234',
+      logout: async () => {
+        this.logouts += 1;
+      },
+      close: async () => {
+        this.closes += 1;
+      },
+    };
+  }
+
+  emit(event: WhatsAppEvent): void {
+    const last = this.connects[this.connects.length - 1];
+    if (!last) throw new Error('no connection to emit on');
+    last.onEvent(event);
+  }
+}
+
+function setup(options: { leaseHeld?: () => boolean; creds?: object | null; projectAccepts?: boolean } = {}) {
+  const whatsapp = new FakeWhatsApp();
+  const published: { type: EventType; payload: Record<string, unknown>; id?: string }[] = [];
+  const projections: SessionProjectionPatch[] = [];
+  const lease = {
+    epoch: 7,
+    released: 0,
+    isHeld: async () => options.leaseHeld?.() ?? true,
+    release: async () => void lease.released++,
+  };
+  const auth = {
+    cleared: 0,
+    readCreds: async () => (options.creds ? Buffer.from(JSON.stringify(options.creds)) : null),
+    readKeys: async () => new Map<string, Buffer>(),
+    write: async () => undefined,
+    clear: async () => void auth.cleared++,
+  };
+  let stoppedReason: string | undefined;
+  const runner = new SessionRunner({
+    locationId: 'loc1',
+    workerId: 'w1',
+    lease,
+    whatsapp,
+    auth,
+    publish: async (type, payload, opts) => {
+      published.push({ type, payload: payload, id: opts?.id });
+    },
+    project: async (patch) => {
+      projections.push(patch);
+      return options.projectAccepts ?? true;
+    },
+    policy: { ...DEFAULT_DISCONNECT_POLICY, baseDelayMs: 1, maxDelayMs: 5, random: () => 0 },
+    qrMaxRefs: 3,
+    logger: pino({ level: 'silent' }),
+    onStopped: (reason) => {
+      stoppedReason = reason;
+    },
+  });
+  const types = () => published.map((p) => p.type);
+  const of = (type: EventType) => published.filter((p) => p.type === type).map((p) => p.payload);
+  return { runner, whatsapp, published, projections, lease, auth, types, of, stopped: () => stoppedReason };
+}
+
+describe('SessionRunner', () => {
+  it('publishes each QR with its attempt and expiry, then ready with the phone when opened', async () => {
+    const t = setup();
+    await t.runner.start();
+    t.whatsapp.emit({ type: 'qr', qr: 'qr-1' });
+    t.whatsapp.emit({ type: 'qr', qr: 'qr-2' });
+    t.whatsapp.emit({
+      type: 'open',
+      me: { phone: '+15550000001', jid: '15550000001:1@s.whatsapp.net', lid: null, pushName: 'Alice' },
+    });
+    await eventually(() => expect(t.runner.currentState).toBe('open'));
+    expect(t.of('session.qr')).toEqual([
+      expect.objectContaining({ qr: 'qr-1', attempt: 1 }),
+      expect.objectContaining({ qr: 'qr-2', attempt: 2 }),
+    ]);
+    expect(t.of('session.ready')).toEqual([
+      expect.objectContaining({ phone: '+15550000001', pushName: 'Alice' }),
+    ]);
+    expect(t.projections.at(-1)).toMatchObject({ state: 'open', phone: '+15550000001', qr: null });
+    expect(t.of('session.state_changed').map((p) => p.state)).toEqual(['connecting', 'qr', 'open']);
+  });
+
+  it('stops with qr_timeout after the bounded number of QR refs and stays stopped', async () => {
+    const t = setup();
+    await t.runner.start();
+    for (let i = 1; i <= 4; i++) t.whatsapp.emit({ type: 'qr', qr: `qr-${i}` });
+    await eventually(() => expect(t.stopped()).toBeDefined());
+    expect(t.runner.currentState).toBe('qr_timeout');
+    expect(t.of('session.qr')).toHaveLength(3);
+    expect(t.projections.at(-1)).toMatchObject({ state: 'qr_timeout', desiredState: 'stopped' });
+    expect(t.whatsapp.closes).toBe(1);
+    expect(t.lease.released).toBe(1);
+    expect(t.whatsapp.connects).toHaveLength(1);
+  });
+
+  it('408 "QR refs attempts ended" on an unlinked session is qr_timeout', async () => {
+    const t = setup({ creds: null });
+    await t.runner.start();
+    t.whatsapp.emit({ type: 'close', code: 408, message: 'QR refs attempts ended' });
+    await eventually(() => expect(t.runner.currentState).toBe('qr_timeout'));
+    expect(t.of('session.disconnected')).toEqual([
+      expect.objectContaining({ code: 408, willReconnect: false }),
+    ]);
+  });
+
+  it('515 reconnects at once with the same credentials', async () => {
+    const t = setup({ creds: { me: { id: '15550000001:1@s.whatsapp.net' } } });
+    await t.runner.start();
+    t.whatsapp.emit({ type: 'close', code: 515, message: 'restart required' });
+    await eventually(() => expect(t.whatsapp.connects).toHaveLength(2));
+    expect(t.of('session.disconnected')).toEqual([
+      expect.objectContaining({ code: 515, willReconnect: true, reconnectInMs: 0 }),
+    ]);
+  });
+
+  it('401 clears the credentials, publishes logged_out and does not reconnect', async () => {
+    const t = setup({ creds: { me: { id: '15550000001:1@s.whatsapp.net' } } });
+    await t.runner.start();
+    t.whatsapp.emit({ type: 'close', code: 401, message: 'Stream Errored (conflict)' });
+    await eventually(() => expect(t.stopped()).toBeDefined());
+    expect(t.auth.cleared).toBe(1);
+    expect(t.runner.currentState).toBe('logged_out');
+    expect(t.of('session.logged_out')).toHaveLength(1);
+    expect(t.whatsapp.connects).toHaveLength(1);
+    expect(t.lease.released).toBe(1);
+  });
+
+  it('440 with the lease elsewhere yields: no reconnect, no state write, lease not released', async () => {
+    let held = true;
+    const t = setup({ leaseHeld: () => held, creds: { me: { id: 'x' } } });
+    await t.runner.start();
+    const writesBefore = t.projections.length;
+    held = false;
+    t.whatsapp.emit({ type: 'close', code: 440, message: 'Stream Errored (conflict)' });
+    await eventually(() => expect(t.stopped()).toContain('lease is held elsewhere'));
+    expect(t.projections).toHaveLength(writesBefore);
+    expect(t.whatsapp.connects).toHaveLength(1);
+    expect(t.lease.released).toBe(0);
+  });
+
+  it('428 reconnects with backoff, and the next connect re-checks the lease first', async () => {
+    let held = true;
+    const t = setup({ leaseHeld: () => held, creds: { me: { id: 'x' } } });
+    await t.runner.start();
+    t.whatsapp.emit({ type: 'close', code: 428, message: 'Connection Terminated' });
+    await eventually(() => expect(t.whatsapp.connects).toHaveLength(2));
+    held = false;
+    t.whatsapp.emit({ type: 'close', code: 428, message: 'Connection Terminated' });
+    await eventually(() => expect(t.stopped()).toBeDefined());
+    expect(t.whatsapp.connects).toHaveLength(2);
+  });
+
+  it('a fenced credential write closes the socket at once and never writes state again', async () => {
+    const t = setup();
+    await t.runner.start();
+    const writesBefore = t.projections.length;
+    t.whatsapp.emit({ type: 'fenced', detail: 'epoch 8 exists' });
+    await eventually(() => expect(t.stopped()).toBe('fenced by a newer lease'));
+    expect(t.whatsapp.closes).toBe(1);
+    expect(t.projections).toHaveLength(writesBefore);
+    expect(t.lease.released).toBe(0);
+  });
+
+  it('a refused projection write abandons the session before any socket opens', async () => {
+    const t = setup({ projectAccepts: false });
+    await t.runner.start();
+    await eventually(() => expect(t.stopped()).toBe('fenced by a newer lease'));
+    expect(t.whatsapp.connects).toHaveLength(0);
+    expect(t.lease.released).toBe(0);
+  });
+
+  it('publishes inbound messages and phone-typed outbound ones with deterministic ids, not its own sends twice', async () => {
+    const t = setup();
+    await t.runner.start();
+    t.whatsapp.emit({
+      type: 'open',
+      me: { phone: '+15550000001', jid: 'a@s.whatsapp.net', lid: null, pushName: null },
+    });
+    await eventually(() => expect(t.runner.currentState).toBe('open'));
+    const bob = { phone: '+15550000002', jid: '15550000002@s.whatsapp.net', lid: '1@lid', pushName: 'Bob' };
+    const at = new Date('2026-11-21T10:00:00Z');
+    t.whatsapp.emit({
+      type: 'message',
+      fromMe: false,
+      waMessageId: 'IN1',
+      chatJid: bob.jid,
+      party: bob,
+      sentAt: at,
+      content: { kind: 'text', text: 'hi' },
+    });
+    const sent = await t.runner.send('+15550000002', 'ghl:m1', { kind: 'text', text: 'hello Bob' });
+    expect(sent.waMessageId).toBe(waMessageIdFor('loc1', 'ghl:m1'));
+    t.whatsapp.emit({
+      type: 'message',
+      fromMe: true,
+      waMessageId: sent.waMessageId,
+      chatJid: bob.jid,
+      party: bob,
+      sentAt: at,
+      content: { kind: 'text', text: 'hello Bob' },
+    });
+    t.whatsapp.emit({
+      type: 'message',
+      fromMe: true,
+      waMessageId: 'PHONE1',
+      chatJid: bob.jid,
+      party: bob,
+      sentAt: at,
+      content: { kind: 'text', text: 'typed on phone' },
+    });
+    t.whatsapp.emit({
+      type: 'receipt',
+      waMessageId: sent.waMessageId,
+      chatJid: bob.jid,
+      status: 'delivered',
+      at,
+    });
+    await eventually(() => expect(t.of('message.status')).toHaveLength(1));
+    const ids = t.published.filter((p) => p.type.startsWith('message.')).map((p) => [p.type, p.id]);
+    expect(ids).toEqual([
+      ['message.inbound', 'msg-in:loc1:IN1'],
+      ['message.outbound', `msg-out:loc1:${sent.waMessageId}`],
+      ['message.outbound', 'msg-out:loc1:PHONE1'],
+      ['message.status', `msg-status:loc1:${sent.waMessageId}:delivered`],
+    ]);
+    expect(t.of('message.outbound').map((p) => p.origin)).toEqual(['bridge', 'phone']);
+    expect(t.whatsapp.sent).toEqual([{ to: '+15550000002', text: 'hello Bob', id: sent.waMessageId }]);
+  });
+
+  it('refuses to send unless open, with a typed error', async () => {
+    const t = setup();
+    await t.runner.start();
+    await expect(t.runner.send('+15550000002', 'c1', { kind: 'text', text: 'x' })).rejects.toMatchObject({
+      code: 'not_connected',
+    });
+  });
+
+  it('logout unlinks on WhatsApp, clears auth, stays stopped', async () => {
+    const t = setup();
+    await t.runner.start();
+    await t.runner.logout();
+    expect(t.whatsapp.logouts).toBe(1);
+    expect(t.auth.cleared).toBe(1);
+    expect(t.projections.at(-1)).toMatchObject({ state: 'logged_out', desiredState: 'stopped' });
+    expect(t.lease.released).toBe(1);
+  });
+});

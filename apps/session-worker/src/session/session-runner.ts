@@ -1,0 +1,507 @@
+import { createHash } from 'node:crypto';
+import type { EventPayload, EventType, MessageContent, SessionState } from '@app/contracts';
+import { CommandError } from '@app/messaging';
+import type { Logger } from 'pino';
+import { sessionMetrics } from '../metrics/session.metrics';
+import type {
+  AuthRecordStore,
+  WhatsAppClient,
+  WhatsAppConnection,
+  WhatsAppEvent,
+} from '../whatsapp/whatsapp.port';
+import { DisconnectPolicyOptions, decideDisconnect } from './disconnect-policy';
+import type { SessionProjectionPatch } from './session-projection.repository';
+
+/** Publishes one location's events; the runner never sees subjects or envelopes. */
+export type SessionEventSink = <T extends EventType>(
+  type: T,
+  payload: EventPayload<T>,
+  options?: { id?: string },
+) => Promise<void>;
+
+/** The lease this runner holds, as far as the runner needs it. */
+export interface HeldLease {
+  readonly epoch: number;
+  /** Re-checks against the database that the lease is still ours. */
+  isHeld(): Promise<boolean>;
+  /** Gives the lease up so another worker can take the session at once. */
+  release(): Promise<void>;
+}
+
+export interface SessionRunnerDeps {
+  locationId: string;
+  workerId: string;
+  lease: HeldLease;
+  whatsapp: WhatsAppClient;
+  auth: AuthRecordStore & { clear(): Promise<void> };
+  publish: SessionEventSink;
+  /** Fenced write of the api-visible projection; false when refused. */
+  project: (patch: SessionProjectionPatch) => Promise<boolean>;
+  policy: DisconnectPolicyOptions;
+  /** Bounded QR refs per connect: an unlinked session stops with `qr_timeout` after this many. */
+  qrMaxRefs: number;
+  qrTimeoutMs?: number;
+  logger: Logger;
+  /** Told once, when the runner has stopped for good (socket closed, lease released or lost). */
+  onStopped: (reason: string) => void;
+  now?: () => number;
+}
+
+// Baileys' QR lifetimes when no qrTimeout is configured: the first lives 60 s, later ones 20 s.
+const FIRST_QR_LIFETIME_MS = 60_000;
+const NEXT_QR_LIFETIME_MS = 20_000;
+// A 440 counts as "recent" for the repeat alert within this window.
+const CONFLICT_WINDOW_MS = 10 * 60_000;
+// Ids of messages sent through the bridge, remembered to tell them apart from ones typed on the phone.
+const SENT_IDS_KEPT = 2_000;
+
+const TERMINAL_STATES: ReadonlySet<SessionState> = new Set([
+  'logged_out',
+  'forbidden',
+  'qr_timeout',
+  'failed',
+  'stopped',
+]);
+
+/** WhatsApp message id derived from the send's idempotency key: a retried send reuses the id. */
+export function waMessageIdFor(locationId: string, clientMessageId: string): string {
+  return `3EB0${createHash('sha256').update(`${locationId}:${clientMessageId}`).digest('hex').slice(0, 18).toUpperCase()}`;
+}
+
+/**
+ * One owned WhatsApp session: connects, follows the disconnect policy, publishes every transition and
+ * message, and keeps the projection current. Events from the socket are handled strictly in order.
+ */
+export class SessionRunner {
+  private connection?: WhatsAppConnection;
+  private state: SessionState = 'starting';
+  private failedAttempts = 0;
+  private conflictTimes: number[] = [];
+  private qrCount = 0;
+  private connectStartedAt = 0;
+  private stopped = false;
+  private reconnectTimer?: NodeJS.Timeout;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly sentByBridge = new Set<string>();
+  private readonly knownContacts = new Set<string>();
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SessionRunnerDeps) {
+    this.log = deps.logger.child({ locationId: deps.locationId, epoch: deps.lease.epoch });
+    this.now = deps.now ?? Date.now;
+  }
+
+  get currentState(): SessionState {
+    return this.state;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  start(): Promise<void> {
+    return this.enqueue(() => this.connect());
+  }
+
+  // ---------------------------------------------------------------- commands (run by the owner)
+
+  async send(to: string, clientMessageId: string, content: MessageContent) {
+    if (this.state !== 'open' || !this.connection) {
+      throw new CommandError('not_connected', `the WhatsApp session is ${this.state}, not open`, {
+        retryable: true,
+      });
+    }
+    if (content.kind !== 'text') {
+      throw new CommandError('invalid_request', 'only text messages can be sent for now');
+    }
+    const waMessageId = waMessageIdFor(this.deps.locationId, clientMessageId);
+    this.rememberSent(waMessageId);
+    const sent = await this.connection.sendText(to, content.text, waMessageId);
+    await this.deps.publish(
+      'message.outbound',
+      {
+        waMessageId: sent.waMessageId,
+        chatJid: `${to.slice(1)}@s.whatsapp.net`,
+        to: { phone: to, jid: `${to.slice(1)}@s.whatsapp.net`, lid: null, pushName: null },
+        sentAt: sent.sentAt.toISOString(),
+        content,
+        origin: 'bridge',
+        clientMessageId,
+      },
+      { id: `msg-out:${this.deps.locationId}:${sent.waMessageId}` },
+    );
+    return { waMessageId: sent.waMessageId, sentAt: sent.sentAt.toISOString() };
+  }
+
+  async requestPairingCode(phone: string) {
+    if (this.state !== 'qr' || !this.connection) {
+      throw new CommandError(
+        'session_not_running',
+        `a pairing code needs an unlinked session waiting for a QR scan; it is ${this.state}`,
+      );
+    }
+    const code = (await this.connection.requestPairingCode(phone)).toUpperCase();
+    const expiresAt = new Date(this.now() + NEXT_QR_LIFETIME_MS * 3).toISOString();
+    await this.deps.publish('session.pairing_code', { phone, code, expiresAt, workerId: this.deps.workerId });
+    return { code, expiresAt };
+  }
+
+  restart(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.stopped) return;
+      this.failedAttempts = 0;
+      await this.dropConnection();
+      await this.connect();
+    });
+  }
+
+  /** Closes the socket and releases the lease; `desired` says whether the session should stay stopped. */
+  stop(reason: string, desired: 'stopped' | 'keep'): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.stopped) return;
+      await this.dropConnection();
+      if (desired === 'stopped') {
+        await this.transition('stopped', reason, null, {
+          desiredState: 'stopped',
+          qr: null,
+          qrExpiresAt: null,
+        });
+      }
+      await this.finish(reason, true);
+    });
+  }
+
+  logout(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.stopped) return;
+      const connection = this.connection;
+      this.connection = undefined;
+      try {
+        await connection?.logout();
+      } catch (error) {
+        this.log.warn({ err: error }, 'logout on WhatsApp failed; clearing local credentials anyway');
+      }
+      await this.deps.auth.clear();
+      await this.transition('logged_out', 'logged out by request', null, {
+        desiredState: 'stopped',
+        qr: null,
+        qrExpiresAt: null,
+      });
+      await this.deps.publish('session.logged_out', {
+        code: 401,
+        reason: 'logged out by request',
+        workerId: this.deps.workerId,
+      });
+      await this.finish('logged out', true);
+    });
+  }
+
+  /** The lease is gone (renewal failed or another owner): close the socket without touching state. */
+  abandon(reason: string): Promise<void> {
+    this.clearReconnect();
+    const connection = this.connection;
+    this.connection = undefined;
+    const closed = connection?.close().catch(() => undefined);
+    return this.enqueue(async () => {
+      await closed;
+      await this.finish(reason, false);
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task);
+    this.queue = run.catch((error: unknown) => this.log.error({ err: error }, 'session task failed'));
+    return run;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.clearReconnect();
+    // Right before a socket opens, the lease must still be ours: never two sockets for one number.
+    if (!(await this.deps.lease.isHeld())) {
+      await this.finish('lease lost before connecting', false);
+      return;
+    }
+    this.qrCount = 0;
+    this.connectStartedAt = this.now();
+    await this.transition(
+      this.failedAttempts > 0 ? 'reconnecting' : 'connecting',
+      'connecting to WhatsApp',
+      null,
+    );
+    if (this.stopped) return;
+    try {
+      this.connection = await this.deps.whatsapp.connect({
+        locationId: this.deps.locationId,
+        auth: this.deps.auth,
+        logger: this.log,
+        qrTimeoutMs: this.deps.qrTimeoutMs,
+        onEvent: (event) => void this.enqueue(() => this.handle(event)),
+      });
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not start the WhatsApp socket');
+      await this.onClose(500, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async handle(event: WhatsAppEvent): Promise<void> {
+    if (this.stopped) return;
+    switch (event.type) {
+      case 'qr':
+        return this.onQr(event.qr);
+      case 'open':
+        return this.onOpen(event.me);
+      case 'close':
+        this.connection = undefined;
+        return this.onClose(event.code, event.message);
+      case 'fenced':
+        this.log.warn({ detail: event.detail }, 'auth write fenced: another worker owns this session now');
+        sessionMetrics.leaseRenewFailures.inc();
+        await this.dropConnection();
+        return this.finish('fenced by a newer lease', false);
+      case 'message':
+        return this.onMessage(event);
+      case 'receipt':
+        await this.deps.publish(
+          'message.status',
+          {
+            waMessageId: event.waMessageId,
+            chatJid: event.chatJid,
+            status: event.status,
+            error: event.status === 'failed' ? 'WhatsApp reported the message as failed' : null,
+            at: event.at.toISOString(),
+          },
+          { id: `msg-status:${this.deps.locationId}:${event.waMessageId}:${event.status}` },
+        );
+        return;
+      case 'contact':
+        if (this.knownContacts.has(event.party.jid)) return;
+        this.knownContacts.add(event.party.jid);
+        await this.deps.publish('contact.upserted', { ...event.party, source: 'message' });
+        return;
+      default: {
+        const unhandled: never = event;
+        this.log.warn({ event: unhandled }, 'unknown WhatsApp event');
+      }
+    }
+  }
+
+  private async onQr(qr: string): Promise<void> {
+    this.qrCount += 1;
+    if (this.qrCount > this.deps.qrMaxRefs) {
+      await this.dropConnection();
+      await this.stopTerminal(
+        'qr_timeout',
+        408,
+        'nobody scanned the QR code in time; start again to get a new one',
+        true,
+      );
+      return;
+    }
+    if (this.qrCount === 1) sessionMetrics.timeToFirstQr.observe((this.now() - this.connectStartedAt) / 1000);
+    sessionMetrics.qrEmitted.inc();
+    const lifetime =
+      this.deps.qrTimeoutMs ?? (this.qrCount === 1 ? FIRST_QR_LIFETIME_MS : NEXT_QR_LIFETIME_MS);
+    const expiresAt = new Date(this.now() + lifetime);
+    await this.transition('qr', 'waiting for the QR code to be scanned', null, {
+      qr,
+      qrExpiresAt: expiresAt,
+    });
+    await this.deps.publish('session.qr', {
+      qr,
+      attempt: this.qrCount,
+      expiresAt: expiresAt.toISOString(),
+      workerId: this.deps.workerId,
+    });
+  }
+
+  private async onOpen(me: { phone: string; jid: string; lid: string | null; pushName: string | null }) {
+    this.failedAttempts = 0;
+    sessionMetrics.timeToOpen.observe((this.now() - this.connectStartedAt) / 1000);
+    await this.transition('open', 'connected to WhatsApp', null, {
+      phone: me.phone,
+      jid: me.jid,
+      pushName: me.pushName,
+      qr: null,
+      qrExpiresAt: null,
+    });
+    await this.deps.publish('session.ready', { ...me, workerId: this.deps.workerId });
+  }
+
+  private async onClose(code: number, message: string): Promise<void> {
+    const leaseHeld = await this.deps.lease.isHeld().catch(() => false);
+    const now = this.now();
+    this.conflictTimes = this.conflictTimes.filter((t) => now - t < CONFLICT_WINDOW_MS);
+    const decision = decideDisconnect(
+      {
+        code,
+        message,
+        paired: await this.hasCreds(),
+        failedAttempts: this.failedAttempts,
+        leaseHeld,
+        recentConflicts: this.conflictTimes.length,
+      },
+      this.deps.policy,
+    );
+    sessionMetrics.disconnects.inc({ code: String(code), action: decision.action });
+    this.log.info({ code, message, decision }, 'WhatsApp connection closed');
+    if (code === 440 && leaseHeld) {
+      this.conflictTimes.push(now);
+      sessionMetrics.conflicts.inc();
+    }
+
+    switch (decision.action) {
+      case 'yield':
+        await this.finish(decision.reason, false);
+        return;
+      case 'reconnect': {
+        if (code !== 515) this.failedAttempts += 1;
+        if (decision.alert)
+          this.log.error(
+            { code, conflicts: this.conflictTimes.length },
+            'repeated 440 conflicts while holding the lease',
+          );
+        sessionMetrics.reconnects.inc({ code: String(code) });
+        await this.deps.publish('session.disconnected', {
+          code,
+          reason: decision.reason,
+          willReconnect: true,
+          reconnectInMs: decision.delayMs,
+          workerId: this.deps.workerId,
+        });
+        await this.transition(decision.state, decision.reason, code);
+        this.reconnectTimer = setTimeout(() => void this.enqueue(() => this.connect()), decision.delayMs);
+        return;
+      }
+      case 'stop':
+        await this.deps.publish('session.disconnected', {
+          code,
+          reason: decision.reason,
+          willReconnect: false,
+          reconnectInMs: null,
+          workerId: this.deps.workerId,
+        });
+        await this.stopTerminal(decision.state, code, decision.reason, decision.clearAuth);
+        return;
+      default: {
+        const unhandled: never = decision;
+        throw new Error(`unhandled decision ${JSON.stringify(unhandled)}`);
+      }
+    }
+  }
+
+  private async stopTerminal(state: SessionState, code: number, reason: string, clearAuth: boolean) {
+    if (clearAuth) await this.deps.auth.clear();
+    await this.transition(state, reason, code, { desiredState: 'stopped', qr: null, qrExpiresAt: null });
+    if (state === 'logged_out') {
+      await this.deps.publish('session.logged_out', { code, reason, workerId: this.deps.workerId });
+    }
+    await this.finish(reason, true);
+  }
+
+  private async hasCreds(): Promise<boolean> {
+    const creds = await this.deps.auth.readCreds().catch(() => null);
+    if (!creds) return false;
+    try {
+      return !!(JSON.parse(creds.toString('utf8')) as { me?: { id?: string } }).me?.id;
+    } catch {
+      return false;
+    }
+  }
+
+  private async onMessage(event: Extract<WhatsAppEvent, { type: 'message' }>) {
+    const base = {
+      waMessageId: event.waMessageId,
+      chatJid: event.chatJid,
+      sentAt: event.sentAt.toISOString(),
+      content: event.content,
+    };
+    if (!event.fromMe) {
+      await this.deps.publish(
+        'message.inbound',
+        { ...base, from: event.party },
+        { id: `msg-in:${this.deps.locationId}:${event.waMessageId}` },
+      );
+      return;
+    }
+    // Our own sends are published by `send`; what remains was typed on the phone.
+    if (this.sentByBridge.has(event.waMessageId)) return;
+    await this.deps.publish(
+      'message.outbound',
+      { ...base, to: event.party, origin: 'phone', clientMessageId: null },
+      { id: `msg-out:${this.deps.locationId}:${event.waMessageId}` },
+    );
+  }
+
+  private rememberSent(waMessageId: string): void {
+    this.sentByBridge.add(waMessageId);
+    if (this.sentByBridge.size > SENT_IDS_KEPT) {
+      const oldest = this.sentByBridge.values().next().value;
+      if (oldest !== undefined) this.sentByBridge.delete(oldest);
+    }
+  }
+
+  private async transition(
+    state: SessionState,
+    reason: string,
+    code: number | null,
+    extra: SessionProjectionPatch = {},
+  ): Promise<void> {
+    const previous = this.state;
+    this.state = state;
+    const patch: SessionProjectionPatch = { state, ...extra };
+    if (code !== null) {
+      patch.lastDisconnectCode = code;
+      patch.lastDisconnectReason = reason;
+    }
+    const accepted = await this.deps.project(patch);
+    if (!accepted) {
+      // The projection refused our epoch: another worker owns the session. Stop touching it.
+      this.log.warn({ state }, 'projection write fenced; abandoning the session');
+      await this.dropConnection();
+      await this.finish('fenced by a newer lease', false);
+      return;
+    }
+    if (previous !== state) {
+      await this.deps.publish('session.state_changed', {
+        state,
+        previous,
+        code,
+        reason,
+        workerId: this.deps.workerId,
+      });
+    }
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  private async dropConnection(): Promise<void> {
+    this.clearReconnect();
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.close().catch((error: unknown) => this.log.warn({ err: error }, 'socket close failed'));
+  }
+
+  private async finish(reason: string, releaseLease: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clearReconnect();
+    if (releaseLease) {
+      await this.deps.lease
+        .release()
+        .catch((error: unknown) => this.log.warn({ err: error }, 'lease release failed'));
+    }
+    this.log.info({ reason, releaseLease, state: this.state }, 'session stopped on this worker');
+    this.deps.onStopped(reason);
+  }
+
+  isTerminal(): boolean {
+    return TERMINAL_STATES.has(this.state);
+  }
+}

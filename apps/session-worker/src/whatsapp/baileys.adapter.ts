@@ -1,0 +1,269 @@
+/**
+ * The only module that imports Baileys (ESM-only; loaded with Node 20's require(esm) in the built
+ * app, never under Jest). It turns a Baileys socket into the `WhatsAppConnection` port and Baileys'
+ * events into `WhatsAppEvent`s, and serialises auth state for the encrypted, fenced store.
+ */
+import {
+  BufferJSON,
+  initAuthCreds,
+  makeCacheableSignalKeyStore,
+  makeWASocket,
+  proto,
+  type AuthenticationCreds,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type WAMessage,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import {
+  phoneFromJid,
+  jidFromPhone,
+  type WaParty,
+  type WaReceiptStatus,
+  type WhatsAppClient,
+  type WhatsAppConnectOptions,
+  type WhatsAppConnection,
+  type WhatsAppEvent,
+} from './whatsapp.port';
+import { mapMessageContent } from './message-content.mapper';
+
+const CREDS_CATEGORY = 'creds';
+
+export interface BaileysClientOptions {
+  /** WhatsApp's WebSocket endpoint; the sandbox's in tests and the local demo. */
+  webSocketUrl: string;
+  /** Baileys is chatty; its own log lines go to the app logger at this level and above. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+function serialize(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value, BufferJSON.replacer), 'utf8');
+}
+
+function deserialize<T>(bytes: Buffer): T {
+  return JSON.parse(bytes.toString('utf8'), BufferJSON.reviver) as T;
+}
+
+function statusCodeOf(error: unknown): number {
+  const output = (error as { output?: { statusCode?: unknown } } | undefined)?.output;
+  return typeof output?.statusCode === 'number' ? output.statusCode : 500;
+}
+
+const RECEIPT_STATUS: Partial<Record<number, WaReceiptStatus>> = {
+  [proto.WebMessageInfo.Status.ERROR]: 'failed',
+  [proto.WebMessageInfo.Status.SERVER_ACK]: 'sent',
+  [proto.WebMessageInfo.Status.DELIVERY_ACK]: 'delivered',
+  [proto.WebMessageInfo.Status.READ]: 'read',
+  [proto.WebMessageInfo.Status.PLAYED]: 'played',
+};
+
+/** Only one-to-one chats with people are bridged; groups, broadcasts and newsletters are not (yet). */
+function isPersonalChat(jid: string | null | undefined): jid is string {
+  return !!jid && (jid.endsWith('@s.whatsapp.net') || jid.endsWith('@lid'));
+}
+
+function partyOf(message: WAMessage): WaParty | null {
+  const key = message.key;
+  if (!isPersonalChat(key.remoteJid)) return null;
+  const isLid = key.remoteJid.endsWith('@lid');
+  // Baileys 7 addresses many chats by LID and gives the phone-number JID as the "alt" address.
+  const pnJid = isLid ? (key.remoteJidAlt ?? null) : key.remoteJid;
+  return {
+    phone: phoneFromJid(pnJid),
+    jid: pnJid ?? key.remoteJid,
+    lid: isLid ? key.remoteJid : (key.remoteJidAlt ?? null),
+    pushName: key.fromMe ? null : (message.pushName ?? null),
+  };
+}
+
+class BaileysConnection implements WhatsAppConnection {
+  private closing = false;
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: WASocket,
+    private readonly creds: AuthenticationCreds,
+  ) {}
+
+  get paired(): boolean {
+    return !!this.creds.me?.id;
+  }
+
+  markClosing(): void {
+    this.closing = true;
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Auth writes of one session run one after another, in the order Baileys made them. */
+  enqueueWrite(write: () => Promise<void>): Promise<void> {
+    const next = this.writes.then(write);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  async sendText(toPhone: string, text: string, waMessageId: string) {
+    const sent = await this.socket.sendMessage(jidFromPhone(toPhone), { text }, { messageId: waMessageId });
+    const seconds = Number(sent?.messageTimestamp ?? 0);
+    return {
+      waMessageId: sent?.key.id ?? waMessageId,
+      sentAt: seconds ? new Date(seconds * 1000) : new Date(),
+    };
+  }
+
+  async requestPairingCode(phone: string): Promise<string> {
+    return this.socket.requestPairingCode(phone.replace(/^\+/, ''));
+  }
+
+  async logout(): Promise<void> {
+    this.closing = true;
+    try {
+      await this.socket.logout();
+    } finally {
+      await this.socket.end(undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.socket.end(undefined);
+    // Let queued auth writes finish so the next owner reads complete state.
+    await this.writes;
+  }
+}
+
+export class BaileysWhatsAppClient implements WhatsAppClient {
+  constructor(private readonly options: BaileysClientOptions) {}
+
+  async connect(options: WhatsAppConnectOptions): Promise<WhatsAppConnection> {
+    const { auth, onEvent } = options;
+    const log = options.logger;
+    const storedCreds = await auth.readCreds();
+    const creds = storedCreds ? deserialize<AuthenticationCreds>(storedCreds) : initAuthCreds();
+    const emit = (event: WhatsAppEvent) => {
+      if (!connection?.isClosing) onEvent(event);
+    };
+    const reportWriteFailure = (error: unknown) => {
+      if ((error as { name?: string }).name === 'FencedWriteError') {
+        emit({ type: 'fenced', detail: (error as Error).message });
+      } else {
+        log.error({ err: error }, 'auth state write failed');
+      }
+    };
+
+    const keyStore = {
+      get: async <T extends keyof SignalDataTypeMap>(type: T, ids: string[]) => {
+        const found = await auth.readKeys(type, ids);
+        const result: { [id: string]: SignalDataTypeMap[T] } = {};
+        for (const [id, bytes] of found) {
+          let value = deserialize<SignalDataTypeMap[T]>(bytes);
+          if (type === 'app-state-sync-key' && value) {
+            value = proto.Message.AppStateSyncKeyData.fromObject(
+              value as Record<string, unknown>,
+            ) as unknown as SignalDataTypeMap[T];
+          }
+          result[id] = value;
+        }
+        return result;
+      },
+      set: async (data: SignalDataSet) => {
+        const changes: { category: string; keyId: string; value: Buffer | null }[] = [];
+        for (const [category, entries] of Object.entries(data)) {
+          for (const [keyId, value] of Object.entries(entries ?? {})) {
+            changes.push({ category, keyId, value: value ? serialize(value) : null });
+          }
+        }
+        if (changes.length === 0) return;
+        try {
+          await auth.write(changes);
+        } catch (error) {
+          reportWriteFailure(error);
+          throw error;
+        }
+      },
+    };
+
+    const baileysLogger = log.child({ component: 'baileys' }, { level: this.options.logLevel });
+    const socket = makeWASocket({
+      auth: { creds, keys: makeCacheableSignalKeyStore(keyStore, baileysLogger) },
+      logger: baileysLogger,
+      waWebSocketUrl: this.options.webSocketUrl,
+      qrTimeout: options.qrTimeoutMs,
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      // History is not bridged; waiting for it would hold the first open up to 20 s.
+      shouldSyncHistoryMessage: () => false,
+      getMessage: async () => undefined,
+    });
+    const connection = new BaileysConnection(socket, creds);
+
+    socket.ev.on('creds.update', (update) => {
+      Object.assign(creds, update);
+      connection
+        .enqueueWrite(() => auth.write([{ category: CREDS_CATEGORY, keyId: '', value: serialize(creds) }]))
+        .catch(reportWriteFailure);
+    });
+
+    socket.ev.on('connection.update', (update) => {
+      if (update.qr) emit({ type: 'qr', qr: update.qr });
+      if (update.connection === 'open') {
+        const me = creds.me;
+        const phone = phoneFromJid(me?.id);
+        if (me && phone) {
+          emit({ type: 'open', me: { phone, jid: me.id, lid: me.lid ?? null, pushName: me.name ?? null } });
+        }
+      }
+      if (update.connection === 'close') {
+        const error = update.lastDisconnect?.error;
+        emit({ type: 'close', code: statusCodeOf(error), message: error?.message ?? 'connection closed' });
+      }
+    });
+
+    socket.ev.on('messages.upsert', ({ messages }) => {
+      for (const message of messages) {
+        const party = partyOf(message);
+        const content = mapMessageContent(message.message);
+        const id = message.key.id;
+        if (party && content && id) {
+          const seconds = Number(message.messageTimestamp ?? 0);
+          emit({
+            type: 'message',
+            fromMe: !!message.key.fromMe,
+            waMessageId: id,
+            chatJid: party.jid,
+            party,
+            sentAt: seconds ? new Date(seconds * 1000) : new Date(),
+            content,
+          });
+          if (!message.key.fromMe) emit({ type: 'contact', party });
+        }
+        // A receipt can arrive while the upsert is still buffered; Baileys then merges it in here.
+        const status =
+          message.key.fromMe && message.status != null ? RECEIPT_STATUS[message.status] : undefined;
+        if (party && id && status && status !== 'sent') {
+          emit({ type: 'receipt', waMessageId: id, chatJid: party.jid, status, at: new Date() });
+        }
+      }
+    });
+
+    socket.ev.on('messages.update', (updates) => {
+      for (const { key, update } of updates) {
+        const status = update.status != null ? RECEIPT_STATUS[update.status] : undefined;
+        if (!status || !key.id || !key.fromMe || !isPersonalChat(key.remoteJid)) continue;
+        const chatJid = key.remoteJid.endsWith('@lid') ? (key.remoteJidAlt ?? key.remoteJid) : key.remoteJid;
+        emit({ type: 'receipt', waMessageId: key.id, chatJid, status, at: new Date() });
+      }
+    });
+
+    return connection;
+  }
+}
+
+export function createBaileysClient(options: BaileysClientOptions, logger: Logger): WhatsAppClient {
+  logger.info({ webSocketUrl: options.webSocketUrl }, 'WhatsApp client: Baileys');
+  return new BaileysWhatsAppClient(options);
+}
