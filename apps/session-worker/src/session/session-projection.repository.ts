@@ -78,9 +78,10 @@ export class SessionProjectionRepository {
   }
 
   async desiredState(locationId: string): Promise<'running' | 'stopped' | null> {
-    const rows = await this.dataSource.query<[unknown[], number]>(`SELECT desired_state FROM sessions WHERE location_id = $1`, [
-      locationId,
-    ])) as { desired_state: 'running' | 'stopped' }[];
+    const rows = await this.dataSource.query<{ desired_state: 'running' | 'stopped' }[]>(
+      `SELECT desired_state FROM sessions WHERE location_id = $1`,
+      [locationId],
+    );
     return rows[0]?.desired_state ?? null;
   }
 }
