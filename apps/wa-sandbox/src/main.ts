@@ -21,16 +21,16 @@ async function main(): Promise<void> {
   const wsPort = await sandbox.listen(config.host, config.wsPort);
   const admin = new AdminServer(adminRoutes(sandbox), config.adminToken, logger);
   const adminPort = await admin.listen(config.host, config.adminPort);
-  // Test harnesses wait for this line (event: 'listening') to learn the ports and the root key.
-  logger.info(
-    {
-      event: 'listening',
-      wsUrl: `ws://${config.host}:${wsPort}/ws/chat`,
-      adminUrl: `http://${config.host}:${adminPort}`,
-      rootPublicKey: sandbox.rootPublicKey,
-    },
-    'wa-sandbox listening',
-  );
+  // Harnesses wait for this line (event: 'listening') to learn the ports and the root key; it is printed
+  // whatever LOG_LEVEL says.
+  const listening = {
+    event: 'listening',
+    wsUrl: `ws://${config.host}:${wsPort}/ws/chat`,
+    adminUrl: `http://${config.host}:${adminPort}`,
+    rootPublicKey: sandbox.rootPublicKey,
+    msg: 'wa-sandbox listening',
+  };
+  process.stdout.write(`${JSON.stringify(listening)}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -164,15 +164,17 @@ export class PairingService {
         ]),
       ]),
     );
-    const finish = await finished;
-    this.codeRequests.delete(options.phone);
+    const finish = await finished.finally(() => {
+      pending.awaitingFinish = undefined;
+    });
     let bundle;
     try {
       bundle = openKeyBundle(requireChildBuffer(finish, 'link_code_pairing_wrapped_key_bundle'), primaryEphemeral, companionEphemeral);
     } catch {
-      connection.end(streamErrors.restart());
+      // As on a real phone, a mistyped code can be typed again: the companion answers every primary_hello.
       throw new SandboxError('bad_request', 'wrong pairing code: the key bundle does not open');
     }
+    this.codeRequests.delete(options.phone);
     const companionIdentity = requireChildBuffer(finish, 'companion_identity_public');
     const registered = connection.registration?.eIdent;
     if (!bundle.companionIdentity.equals(companionIdentity) || !registered || !companionIdentity.equals(Buffer.from(registered))) {
