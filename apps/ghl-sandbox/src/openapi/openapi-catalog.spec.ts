@@ -157,3 +157,21 @@ describe('OpenApiCatalog validation', () => {
     expect(messages('upsert-contact', { body: { locationId: 'l1', dateOfBirth: '1990-09-25' } })).toEqual([]);
   });
 });
+
+describe('OpenApiCatalog response schemas', () => {
+  it('flags a response missing what the spec requires, and passes a conforming one', () => {
+    const op = catalog.get('send-a-new-message');
+    expect(catalog.validateResponse(op, 200, {})?.map((i) => i.message)).toEqual([
+      'conversationId should not be empty',
+      'messageId should not be empty',
+      'status should not be empty',
+    ]);
+    expect(
+      catalog.validateResponse(op, 200, { conversationId: 'c', messageId: 'm', status: 'pending' }),
+    ).toEqual([]);
+  });
+
+  it('returns null where the spec documents no JSON body', () => {
+    expect(catalog.validateResponse(catalog.get('get-duplicate-contact'), 200, {})).toBeNull();
+  });
+});

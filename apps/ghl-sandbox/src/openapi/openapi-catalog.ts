@@ -204,6 +204,19 @@ export class OpenApiCatalog {
     return node as Record<string, unknown> | undefined;
   }
 
+  /**
+   * Checks a response body against the schema the spec documents for that status; used by the
+   * sandbox's own tests to prove its answers keep the official shapes. Null when the spec documents
+   * no JSON schema for the status.
+   */
+  validateResponse(op: OpenApiOperation, status: number, body: unknown): ValidationIssue[] | null {
+    const escape = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
+    const pointer = `#/paths/${escape(op.pathTemplate)}/${op.method.toLowerCase()}/responses/${status}/content/application~1json/schema`;
+    if (!this.schemaAt(op.file, pointer)) return null;
+    const validate = this.validatorFor(op.file, pointer);
+    return validate(body) ? [] : toIssues(validate.errors ?? [], 'body');
+  }
+
   /** Every problem with the request's parameters and body, in class-validator wording. */
   validate(op: OpenApiOperation, req: RequestToValidate, options: ValidateOptions): ValidationIssue[] {
     const issues: ValidationIssue[] = [];
