@@ -1,0 +1,61 @@
+import { buildDeadLetter, DeadLetterInput, DLQ_HEADERS } from './dead-letter';
+
+const input: DeadLetterInput = {
+  originalSubject: 'evt.loc123.message.status',
+  originalHeaders: [
+    ['Nats-Msg-Id', ['env-1']],
+    ['Nats-Expected-Stream', ['EVENTS']],
+    ['traceparent', ['00-abc-def-01']],
+    ['Dlq-Reason', ['stale from an earlier dead-lettering']],
+  ],
+  consumer: 'sync-status',
+  stream: 'EVENTS',
+  streamSeq: 42,
+  deliveryCount: 5,
+  kind: 'exhausted',
+  reason: 'gave up\r\nafter 5',
+  failedAt: new Date('2026-01-02T03:04:05.000Z'),
+  event: { id: 'env-1', type: 'message.status' },
+};
+
+describe('buildDeadLetter', () => {
+  const letter = buildDeadLetter(input);
+  const header = (name: string) => letter.headers.filter(([k]) => k === name).map(([, v]) => v);
+
+  it('targets dlq.<original subject>', () => {
+    expect(letter.subject).toBe('dlq.evt.loc123.message.status');
+  });
+
+  it('derives the de-dup id from consumer, stream and sequence so a retry stores one copy', () => {
+    expect(letter.msgId).toBe('dlq:sync-status:EVENTS:42');
+    expect(buildDeadLetter({ ...input, failedAt: new Date(), reason: 'other' }).msgId).toBe(letter.msgId);
+    expect(buildDeadLetter({ ...input, streamSeq: 43 }).msgId).not.toBe(letter.msgId);
+  });
+
+  it('records why, where and when it failed', () => {
+    expect(header(DLQ_HEADERS.reason)).toEqual(['gave up after 5']);
+    expect(header(DLQ_HEADERS.originalSubject)).toEqual(['evt.loc123.message.status']);
+    expect(header(DLQ_HEADERS.deliveryCount)).toEqual(['5']);
+    expect(header(DLQ_HEADERS.consumer)).toEqual(['sync-status']);
+    expect(header(DLQ_HEADERS.stream)).toEqual(['EVENTS']);
+    expect(header(DLQ_HEADERS.streamSeq)).toEqual(['42']);
+    expect(header(DLQ_HEADERS.errorKind)).toEqual(['exhausted']);
+    expect(header(DLQ_HEADERS.failedAt)).toEqual(['2026-01-02T03:04:05.000Z']);
+    expect(header(DLQ_HEADERS.eventId)).toEqual(['env-1']);
+    expect(header(DLQ_HEADERS.eventType)).toEqual(['message.status']);
+  });
+
+  it('copies the original headers except the server-reserved and stale dead-letter ones', () => {
+    expect(header('traceparent')).toEqual(['00-abc-def-01']);
+    expect(header('Nats-Msg-Id')).toEqual([]);
+    expect(header('Nats-Expected-Stream')).toEqual([]);
+    expect(header(DLQ_HEADERS.reason)).toHaveLength(1);
+    expect(header(DLQ_HEADERS.originalMsgId)).toEqual(['env-1']);
+  });
+
+  it('omits the event headers when the message was not a valid envelope', () => {
+    const invalid = buildDeadLetter({ ...input, event: undefined, kind: 'invalid', originalHeaders: [] });
+    expect(invalid.headers.map(([k]) => k)).not.toContain(DLQ_HEADERS.eventId);
+    expect(invalid.headers.map(([k]) => k)).not.toContain(DLQ_HEADERS.originalMsgId);
+  });
+});

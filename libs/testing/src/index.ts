@@ -1,0 +1,3 @@
+export * from './eventually';
+export * from './free-port';
+export * from './nats-server';
