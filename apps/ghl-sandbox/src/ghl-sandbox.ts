@@ -37,7 +37,7 @@ import { loadSigningKeys } from './webhooks/signing-keys';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher';
 import { installPayload, uninstallPayload } from './webhooks/webhook-payloads';
 
-/** Operations with behaviour; every other operation in the spec answers 501 after validation. */
+/** Body validators compiled at start-up, so the first product requests are not slowed by ajv. */
 const IMPLEMENTED_OPERATIONS_WARM_UP = [
   'get-access-token',
   'get-location-access-token',
@@ -155,6 +155,8 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
   const webhooks = new WebhookDispatcher(state, keys, settings, config.webhook.timeoutMs, logger);
   let publicUrl = config.publicUrl ?? '';
 
+  // The OAuth service announces installs through the context, which is built just below.
+  const oauth = new OAuthService(state, config, settings, (installs) => ctx.sendInstallWebhooks(installs));
   const ctx: SandboxContext = {
     config,
     settings,
@@ -165,8 +167,7 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
     rateLimiter: new RateLimiter(settings),
     faults: new FaultInjector(),
     webhooks,
-    // Assigned just below: the OAuth service needs the context's webhook senders.
-    oauth: undefined as unknown as OAuthService,
+    oauth,
     contacts: new ContactsService(state),
     conversations: new ConversationsService(state, config, webhooks),
     publicUrl: () => publicUrl,
@@ -190,7 +191,6 @@ export async function startGhlSandbox(input: SandboxConfigInput | SandboxConfig 
       return url ? webhooks.send('UNINSTALL', url, uninstallPayload(config, target)) : undefined;
     },
   };
-  ctx.oauth = new OAuthService(state, config, settings, (installs) => ctx.sendInstallWebhooks(installs));
   if (config.seedDemo) seedDemo(ctx);
 
   const pipeline = new GhlRequestPipeline(ctx, {
