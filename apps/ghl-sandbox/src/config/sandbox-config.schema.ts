@@ -1,3 +1,4 @@
+import { DEV_SECRETS } from '@app/config';
 import { z } from 'zod';
 
 /**
@@ -33,13 +34,13 @@ export const sandboxConfigSchema = z
     /** How clients reach the sandbox; defaults to http://host:port once it listens. */
     publicUrl: z.url().optional(),
     adminToken: z.string().min(1).default('sandbox-admin-token'),
-    clientId: z.string().min(1).default('sandbox-client-id'),
-    clientSecret: z.string().min(1).default('sandbox-client-secret'),
+    clientId: z.string().min(1).default(DEV_SECRETS.GHL_CLIENT_ID),
+    clientSecret: z.string().min(1).default(DEV_SECRETS.GHL_CLIENT_SECRET),
     /** Defaults to `clientId.split('-')[0]`, the SDK's derivation (GHL-CONTRACT §2.1). */
     appId: z.string().min(1).optional(),
     versionId: z.string().min(1).optional(),
     /** The app's custom-page shared secret (§8). */
-    sharedSecret: z.string().min(1).default('sandbox-shared-secret'),
+    sharedSecret: z.string().min(1).default(DEV_SECRETS.GHL_APP_SHARED_SECRET),
     scopes: z.array(z.string().min(1)).default(DEFAULT_SCOPES),
     seedDemo: z.boolean().default(false),
     providerDeliveryUrl: z.url().default('http://127.0.0.1:3000/webhooks/ghl/provider'),

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { defineEnvSchema } from '../define-env-schema';
-import { integer, url } from '../env-parsers';
-import { envVar } from '../env-var';
+import { integer, oneOf, url } from '../env-parsers';
+import { envVar, optionalEnvVar } from '../env-var';
+import { LOG_LEVELS } from '../shared-env.schema';
 import { httpPortVar } from '../shared-env.schema';
 
 const sessionWorker = defineEnvSchema(
@@ -20,6 +21,12 @@ const sessionWorker = defineEnvSchema(
     SHUTDOWN_HANDOFF_MS: envVar(integer(0, 600_000), '10000'),
     /** QR codes shown per connect attempt before the session stops in `qr_timeout`. */
     QR_MAX_REFS: envVar(integer(1, 100), '6'),
+    /** Lifetime of each QR code; unset keeps WhatsApp's 60 s for the first and 20 s for the next ones. */
+    QR_TIMEOUT_MS: optionalEnvVar(integer(1_000, 300_000)),
+    /** How often the worker heartbeats, looks for unowned sessions and rebalances. */
+    PLACEMENT_INTERVAL_MS: envVar(integer(100, 600_000), '2000'),
+    /** Baileys' own log lines are forwarded at this level and above. */
+    BAILEYS_LOG_LEVEL: envVar(oneOf(LOG_LEVELS), 'warn'),
   },
   {
     crossCheck: ({ LEASE_TTL_MS, LEASE_RENEW_MS }, report) => {
