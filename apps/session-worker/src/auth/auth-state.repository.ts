@@ -1,0 +1,237 @@
+import { Injectable } from '@nestjs/common';
+import { AUTH_CREDS_CATEGORY, SecretBox, SecretBoxError, sealingContext } from '@app/persistence';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { parseEpoch, type LeaseRef } from '../lease/lease';
+import { AuthStateUnreadableError } from './auth-state-unreadable.error';
+import { FencedWriteError, type FencedWriteReason } from './fenced-write.error';
+
+/** One auth value to store (`value`) or delete (`null`). Values are opaque bytes, serialised by the caller. */
+export interface AuthStateChange {
+  readonly category: string;
+  readonly keyId: string;
+  readonly value: Buffer | null;
+}
+
+/** Rows per INSERT: bounds one statement's size while a first pairing (812 pre-keys) takes two. */
+const UPSERT_CHUNK_ROWS = 500;
+
+interface SealedRow {
+  category: string;
+  keyId: string;
+  sealed: Buffer;
+}
+
+/**
+ * Baileys auth state (creds and Signal keys) in Postgres, encrypted at rest and written only by the
+ * holder of the session's lease.
+ *
+ * Every write is one transaction that first locks the lease row `FOR SHARE` and checks that the
+ * writer's owner and epoch are the current, live ones. The lock conflicts with the row lock an acquire
+ * takes, so a write and a takeover are serialised: either the write commits before the new owner's
+ * epoch exists, or it sees that epoch and is refused. A paused or partitioned worker can therefore never
+ * overwrite what the next owner wrote.
+ *
+ * Each value is sealed with AES-256-GCM and an AAD naming its row (`auth:<location>:<category>:<keyId>`),
+ * so a ciphertext moved to another row or tenant fails to open. Values are never logged.
+ */
+@Injectable()
+export class AuthStateRepository {
+  /** Per location, the tail of its write chain: one worker's writes for a session commit in call order. */
+  private readonly writeTails = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly secretBox: SecretBox,
+  ) {}
+
+  /** The change that stores Baileys' creds (category `creds`, key id ''). */
+  static credsChange(value: Buffer | null): AuthStateChange {
+    return { category: AUTH_CREDS_CATEGORY, keyId: '', value };
+  }
+
+  async readCreds(locationId: string): Promise<Buffer | null> {
+    const found = await this.readKeys(locationId, AUTH_CREDS_CATEGORY, ['']);
+    return found.get('') ?? null;
+  }
+
+  /** The stored values among `ids`; absent ids are missing from the map. Throws if any value is unreadable. */
+  async readKeys(locationId: string, category: string, ids: readonly string[]): Promise<Map<string, Buffer>> {
+    const result = new Map<string, Buffer>();
+    if (ids.length === 0) return result;
+    const rows: { key_id: string; value_enc: Buffer }[] = await this.dataSource.query(
+      `SELECT key_id, value_enc FROM auth_state
+        WHERE location_id = $1 AND category = $2 AND key_id = ANY($3::text[])`,
+      [locationId, category, [...new Set(ids)]],
+    );
+    for (const row of rows) {
+      result.set(row.key_id, this.open(locationId, category, row.key_id, row.value_enc));
+    }
+    return result;
+  }
+
+  /**
+   * Applies `changes` (null value = delete) in one fenced transaction; the last change to a key wins.
+   * Throws `FencedWriteError`, and writes nothing, unless `lease` is the current, live holding.
+   */
+  async write(lease: LeaseRef, changes: readonly AuthStateChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    // Deduplicate (one INSERT cannot touch a row twice) and sort, so concurrent transactions lock rows
+    // in the same order. The category may not contain ':', so the joined key is unambiguous.
+    const latest = new Map<string, AuthStateChange>();
+    for (const change of changes) latest.set(`${change.category}:${change.keyId}`, change);
+    const ordered = [...latest.values()].sort(
+      (a, b) => compare(a.category, b.category) || compare(a.keyId, b.keyId),
+    );
+
+    // Seal before the transaction: it keeps the lease row locked for the database work only.
+    const upserts: SealedRow[] = [];
+    const deletes: { category: string; keyId: string }[] = [];
+    for (const { category, keyId, value } of ordered) {
+      const aad = sealingContext.authState(lease.locationId, category, keyId);
+      if (value === null) deletes.push({ category, keyId });
+      else upserts.push({ category, keyId, sealed: this.secretBox.seal(value, aad) });
+    }
+
+    await this.serialised(lease.locationId, () =>
+      this.fenced(lease, async (runner) => {
+        if (deletes.length > 0) {
+          await runner.query(
+            `DELETE FROM auth_state a
+               USING unnest($2::text[], $3::text[]) AS d(category, key_id)
+              WHERE a.location_id = $1 AND a.category = d.category AND a.key_id = d.key_id`,
+            [lease.locationId, deletes.map((d) => d.category), deletes.map((d) => d.keyId)],
+          );
+        }
+        for (let start = 0; start < upserts.length; start += UPSERT_CHUNK_ROWS) {
+          const chunk = upserts.slice(start, start + UPSERT_CHUNK_ROWS);
+          // The epoch condition is a second fence, for a row some newer owner wrote; with the lease
+          // check above it cannot trigger, and if it ever did the whole write is refused, not half-done.
+          const { affected } = await runner.query(
+            `INSERT INTO auth_state AS a (location_id, category, key_id, value_enc, written_epoch, updated_at)
+             SELECT $1, u.category, u.key_id, u.value_enc, $2, now()
+               FROM unnest($3::text[], $4::text[], $5::bytea[]) AS u(category, key_id, value_enc)
+             ON CONFLICT (location_id, category, key_id) DO UPDATE
+                SET value_enc = EXCLUDED.value_enc,
+                    written_epoch = EXCLUDED.written_epoch,
+                    updated_at = EXCLUDED.updated_at
+              WHERE a.written_epoch <= EXCLUDED.written_epoch`,
+            [
+              lease.locationId,
+              lease.epoch,
+              chunk.map((row) => row.category),
+              chunk.map((row) => row.keyId),
+              chunk.map((row) => row.sealed),
+            ],
+            true,
+          );
+          if (affected !== chunk.length) throw new FencedWriteError('newer-write', pick(lease), null);
+        }
+      }),
+    );
+  }
+
+  /** Deletes all auth state of the location (logout, 401), fenced like `write`. Returns the rows deleted. */
+  async clear(lease: LeaseRef): Promise<number> {
+    return this.serialised(lease.locationId, () =>
+      this.fenced(lease, async (runner) => {
+        const result = await runner.query(
+          `DELETE FROM auth_state WHERE location_id = $1`,
+          [lease.locationId],
+          true,
+        );
+        return result.affected ?? 0;
+      }),
+    );
+  }
+
+  /**
+   * Deletes all auth state of the location WITHOUT a lease check: only for uninstall, when the app is
+   * gone from the location and its credentials must go whoever holds the session. A worker that still
+   * holds the lease could write keys again afterwards, so stop the session first.
+   */
+  async clearUnfenced(locationId: string): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(`DELETE FROM auth_state WHERE location_id = $1`, [locationId], true);
+      return result.affected ?? 0;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private open(locationId: string, category: string, keyId: string, sealed: Buffer): Buffer {
+    try {
+      return this.secretBox.open(sealed, sealingContext.authState(locationId, category, keyId));
+    } catch (error) {
+      if (error instanceof SecretBoxError) {
+        throw new AuthStateUnreadableError(locationId, category, keyId, error.failure, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Runs `work` in a transaction that holds the lease row `FOR SHARE` after checking the holding. */
+  private async fenced<T>(lease: LeaseRef, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction('READ COMMITTED');
+      try {
+        const { records } = await runner.query(
+          `SELECT owner_id, epoch, expires_at > now() AS live
+             FROM session_leases WHERE location_id = $1 FOR SHARE`,
+          [lease.locationId],
+          true,
+        );
+        const row = (records as { owner_id: string; epoch: string; live: boolean }[])[0];
+        const current = row ? { ownerId: row.owner_id, epoch: parseEpoch(row.epoch), live: row.live } : null;
+        const refusal = fenceRefusal(lease, current);
+        if (refusal) throw new FencedWriteError(refusal, pick(lease), current);
+
+        const result = await work(runner);
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        // A broken connection cannot roll back; the server discards the transaction anyway.
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.writeTails.get(key) ?? Promise.resolve();
+    const run = previous.then(task);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writeTails.set(key, tail);
+    void tail.then(() => {
+      if (this.writeTails.get(key) === tail) this.writeTails.delete(key);
+    });
+    return run;
+  }
+}
+
+function fenceRefusal(
+  lease: LeaseRef,
+  current: { ownerId: string; epoch: number; live: boolean } | null,
+): FencedWriteReason | null {
+  if (current === null) return 'no-lease';
+  if (current.epoch !== lease.epoch) return 'epoch-changed';
+  if (current.ownerId !== lease.ownerId) return 'owner-changed';
+  if (!current.live) return 'lease-expired';
+  return null;
+}
+
+/** Only the identifying fields go into errors, whatever else the caller's lease object carries. */
+function pick(lease: LeaseRef): LeaseRef {
+  return { locationId: lease.locationId, ownerId: lease.ownerId, epoch: lease.epoch };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
