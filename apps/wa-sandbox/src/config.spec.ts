@@ -16,9 +16,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses to start in production unless explicitly allowed', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', WA_SANDBOX_ADMIN_TOKEN: 'a-long-enough-token' })).toThrow(
-      /refusing to start with NODE_ENV=production/,
-    );
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', WA_SANDBOX_ADMIN_TOKEN: 'a-long-enough-token' }),
+    ).toThrow(/refusing to start with NODE_ENV=production/);
   });
 
   it('wants a real admin token when allowed in production', () => {
@@ -34,13 +34,19 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable at once', () => {
-    expect(() => loadConfig({ WA_SANDBOX_WS_PORT: 'nope', WA_SANDBOX_QR_REFS: '0', WA_SANDBOX_ADMIN_TOKEN: 'short' })).toThrow(
+    expect(() =>
+      loadConfig({ WA_SANDBOX_WS_PORT: 'nope', WA_SANDBOX_QR_REFS: '0', WA_SANDBOX_ADMIN_TOKEN: 'short' }),
+    ).toThrow(
       /WA_SANDBOX_WS_PORT.*WA_SANDBOX_ADMIN_TOKEN.*WA_SANDBOX_QR_REFS|WA_SANDBOX_WS_PORT.*WA_SANDBOX_QR_REFS/s,
     );
   });
 
   it('reads booleans and switches', () => {
-    const config = loadConfig({ WA_SANDBOX_AUTO_DELIVERY_RECEIPTS: 'false', WA_SANDBOX_HISTORY_SYNC: '0', WA_SANDBOX_QR_REFS: '2' });
+    const config = loadConfig({
+      WA_SANDBOX_AUTO_DELIVERY_RECEIPTS: 'false',
+      WA_SANDBOX_HISTORY_SYNC: '0',
+      WA_SANDBOX_QR_REFS: '2',
+    });
     expect(config).toMatchObject({ autoDeliveryReceipts: false, historySync: false, qrRefs: 2 });
   });
 });

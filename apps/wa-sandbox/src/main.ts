@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const sandbox = new WaSandbox({
     logger,
-    settings: { qrRefs: config.qrRefs, autoDeliveryReceipts: config.autoDeliveryReceipts, historySync: config.historySync },
+    settings: {
+      qrRefs: config.qrRefs,
+      autoDeliveryReceipts: config.autoDeliveryReceipts,
+      historySync: config.historySync,
+    },
   });
   if (config.stateFile && existsSync(config.stateFile)) {
     sandbox.restore(parseSnapshot(JSON.parse(readFileSync(config.stateFile, 'utf8'))));

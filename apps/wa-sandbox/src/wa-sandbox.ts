@@ -56,9 +56,22 @@ export class WaSandbox implements ConnectionHandler {
     this.trust = options.trust ?? createTrustAnchor();
     this.identity = buildNoiseIdentity(this.trust);
     this.pairing = new PairingService(this.directory, this.registry, this.stats, this.settings, this.logger);
-    this.messaging = new MessagingService(this.directory, this.registry, this.stats, this.settings, this.logger);
+    this.messaging = new MessagingService(
+      this.directory,
+      this.registry,
+      this.stats,
+      this.settings,
+      this.logger,
+    );
     this.faults = new FaultService(this.directory, this.registry, this.stats, this.logger);
-    this.login = new LoginService(this.directory, this.registry, this.messaging, this.stats, this.settings, this.logger);
+    this.login = new LoginService(
+      this.directory,
+      this.registry,
+      this.messaging,
+      this.stats,
+      this.settings,
+      this.logger,
+    );
     this.iq = new IqResponder(this.directory, this.pairing, this.faults, this.logger);
   }
 
@@ -69,7 +82,12 @@ export class WaSandbox implements ConnectionHandler {
   /** Starts accepting companions; resolves with the bound port. Any path is accepted (Baileys uses /ws/chat). */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = new WebSocketServer({ host, port, perMessageDeflate: false, maxPayload: 32 * 1024 * 1024 });
+      const server = new WebSocketServer({
+        host,
+        port,
+        perMessageDeflate: false,
+        maxPayload: 32 * 1024 * 1024,
+      });
       server.once('error', reject);
       server.once('listening', () => {
         const address = server.address();
@@ -92,7 +110,8 @@ export class WaSandbox implements ConnectionHandler {
   // ------------------------------------------------------------------ ConnectionHandler
 
   async authenticated(connection: ClientConnection, payload: proto.ClientPayload): Promise<void> {
-    if (payload.username === null || payload.username === undefined) this.pairing.startRegistration(connection, payload);
+    if (payload.username === null || payload.username === undefined)
+      this.pairing.startRegistration(connection, payload);
     else this.login.login(connection, payload);
   }
 
@@ -152,17 +171,15 @@ export class WaSandbox implements ConnectionHandler {
       : options.detail
         ? [...this.directory.all()].filter((a) => a.devices.size > 0)
         : undefined;
-    const perAccount = accounts?.map(
-      (a): AccountStats => {
-        const devices = [...a.devices.values()].map((d) => ({
-          deviceId: d.deviceId,
-          open: this.registry.openFor(d),
-          logins: d.logins,
-          doubleConnections: d.doubleConnections,
-        }));
-        return { phone: a.phone, open: devices.reduce((n, d) => n + d.open, 0), devices };
-      },
-    );
+    const perAccount = accounts?.map((a): AccountStats => {
+      const devices = [...a.devices.values()].map((d) => ({
+        deviceId: d.deviceId,
+        open: this.registry.openFor(d),
+        logins: d.logins,
+        doubleConnections: d.doubleConnections,
+      }));
+      return { phone: a.phone, open: devices.reduce((n, d) => n + d.open, 0), devices };
+    });
     return this.stats.report({
       openConnections: this.registry.size,
       loggedIn: this.registry.loggedIn().length,
@@ -190,7 +207,10 @@ export class WaSandbox implements ConnectionHandler {
     this.identity = buildNoiseIdentity(this.trust);
     this.settings.update(content.settings);
     this.directory.restore(content.accounts);
-    this.logger.info({ accounts: this.directory.size, devices: this.directory.deviceCount() }, 'snapshot restored');
+    this.logger.info(
+      { accounts: this.directory.size, devices: this.directory.deviceCount() },
+      'snapshot restored',
+    );
   }
 
   /** Forgets every account and counter; keeps the trust anchor so running clients still trust us. */

@@ -61,11 +61,20 @@ export class BaileysDriver {
 
   static async start(options: BaileysDriverOptions): Promise<BaileysDriver> {
     const root = options.repoRoot ?? repoRoot();
-    const child = spawn(process.execPath, ['-r', builtPaths.trustPreload(root), builtPaths.baileysDriver(root)], {
-      cwd: root,
-      env: { ...process.env, NODE_ENV: 'test', ...options.env, WA_SANDBOX_ROOT_PUBKEY: options.rootPublicKey },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['-r', builtPaths.trustPreload(root), builtPaths.baileysDriver(root)],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          ...options.env,
+          WA_SANDBOX_ROOT_PUBKEY: options.rootPublicKey,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const driver = new BaileysDriver(child, options.requestTimeoutMs ?? 60_000, options.onStderr);
     await driver.waitFor('ready', () => true, { timeoutMs: 30_000 });
     return driver;
@@ -111,7 +120,9 @@ export class BaileysDriver {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`no '${type}' event matched within ${timeoutMs} ms; driver stderr:\n${this.stderr()}`));
+        reject(
+          new Error(`no '${type}' event matched within ${timeoutMs} ms; driver stderr:\n${this.stderr()}`),
+        );
       }, timeoutMs);
       const waiter: Waiter = {
         check: (event) => {

@@ -61,7 +61,8 @@ export class SandboxProcess {
     });
     const early: string[] = [];
     return new Promise((resolve, reject) => {
-      const fail = (reason: string) => reject(new Error(`wa-sandbox did not start: ${reason}\n${early.join('\n')}`));
+      const fail = (reason: string) =>
+        reject(new Error(`wa-sandbox did not start: ${reason}\n${early.join('\n')}`));
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         fail('no listening line within 30 s');
@@ -79,12 +80,18 @@ export class SandboxProcess {
         } catch {
           return;
         }
-        if (parsed.event !== 'listening' || !parsed.wsUrl || !parsed.adminUrl || !parsed.rootPublicKey) return;
+        if (parsed.event !== 'listening' || !parsed.wsUrl || !parsed.adminUrl || !parsed.rootPublicKey)
+          return;
         clearTimeout(timer);
         child.removeAllListeners('exit');
         stdout.off('line', onLine);
         stderr.off('line', onLine);
-        resolve(new SandboxProcess(child, parsed.wsUrl, parsed.adminUrl, parsed.rootPublicKey, token, early, [stdout, stderr]));
+        resolve(
+          new SandboxProcess(child, parsed.wsUrl, parsed.adminUrl, parsed.rootPublicKey, token, early, [
+            stdout,
+            stderr,
+          ]),
+        );
       };
       const stdout = createInterface({ input: child.stdout }).on('line', onLine);
       const stderr = createInterface({ input: child.stderr }).on('line', onLine);

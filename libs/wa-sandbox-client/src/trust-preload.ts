@@ -24,7 +24,9 @@ if (rootKeyHex !== undefined && rootKeyHex !== '') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const baileys = require('@whiskeysockets/baileys') as typeof import('@whiskeysockets/baileys');
   baileys.WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(rootKeyHex, 'hex');
-  process.stderr.write(`wa-sandbox trust anchor active: Baileys trusts root key ${rootKeyHex.slice(0, 16)}…, not WhatsApp's\n`);
+  process.stderr.write(
+    `wa-sandbox trust anchor active: Baileys trusts root key ${rootKeyHex.slice(0, 16)}…, not WhatsApp's\n`,
+  );
 }
 
 export {};

@@ -20,7 +20,12 @@ describe('WaSandboxAdminClient', () => {
       let body = '';
       request.on('data', (c: Buffer) => (body += c.toString()));
       request.on('end', () => {
-        seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body });
+        seen.push({
+          method: request.method,
+          url: request.url,
+          authorization: request.headers.authorization,
+          body,
+        });
         response.writeHead(answer.status, { 'content-type': 'application/json' });
         response.end(JSON.stringify(answer.body));
       });
@@ -39,7 +44,9 @@ describe('WaSandboxAdminClient', () => {
 
   it('sends JSON with the bearer token and returns the parsed answer', async () => {
     answer.body = { id: 'X', delivered: [], queued: [] };
-    await expect(client.sendText({ from: '15550000002', to: '15550000001', text: 'hi' })).resolves.toEqual(answer.body);
+    await expect(client.sendText({ from: '15550000002', to: '15550000001', text: 'hi' })).resolves.toEqual(
+      answer.body,
+    );
     expect(seen).toEqual([
       {
         method: 'POST',
@@ -54,7 +61,10 @@ describe('WaSandboxAdminClient', () => {
     answer.body = { items: [], lastSeq: 7 };
     await client.outbox('15550000001', { after: 7, limit: 10 });
     await client.stats({ detail: true });
-    expect(seen.map((s) => s.url)).toEqual(['/accounts/15550000001/outbox?after=7&limit=10', '/stats?detail=1']);
+    expect(seen.map((s) => s.url)).toEqual([
+      '/accounts/15550000001/outbox?after=7&limit=10',
+      '/stats?detail=1',
+    ]);
   });
 
   it("turns an error answer into a WaSandboxAdminError with the sandbox's code", async () => {

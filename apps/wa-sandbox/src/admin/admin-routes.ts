@@ -65,7 +65,11 @@ export function adminRoutes(sandbox: WaSandbox): AdminRoute[] {
         return sandbox.pairing.scanQr(qr, options);
       },
     },
-    { method: 'GET', path: /^\/pairing\/code-requests$/, handle: () => sandbox.pairing.pendingCodeRequests() },
+    {
+      method: 'GET',
+      path: /^\/pairing\/code-requests$/,
+      handle: () => sandbox.pairing.pendingCodeRequests(),
+    },
     {
       method: 'POST',
       path: /^\/pairing\/code\/confirm$/,
@@ -103,7 +107,8 @@ export function adminRoutes(sandbox: WaSandbox): AdminRoute[] {
     {
       method: 'POST',
       path: new RegExp(`^/accounts/${PHONE}/devices/(?<deviceId>[0-9]+)/unlink$`),
-      handle: ({ params }) => sandbox.faults.unlink(parse(phoneSchema, params.phone), Number(params.deviceId)),
+      handle: ({ params }) =>
+        sandbox.faults.unlink(parse(phoneSchema, params.phone), Number(params.deviceId)),
     },
     {
       method: 'POST',

@@ -40,7 +40,10 @@ function readBody(request: IncomingMessage, limit: number): Promise<unknown> {
 
 function reply(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? null);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -95,7 +98,10 @@ export class AdminServer {
     }
   }
 
-  private match(method: string, path: string): { route: AdminRoute; params: Record<string, string> } | undefined {
+  private match(
+    method: string,
+    path: string,
+  ): { route: AdminRoute; params: Record<string, string> } | undefined {
     for (const route of this.routes) {
       if (route.method !== method) continue;
       const m = route.path.exec(path);

@@ -95,13 +95,23 @@ lines.on('line', (line) => {
     return;
   }
   execute(request).then(
-    (data) => emit({ type: 'result', reqId: request.reqId, ok: true, ...(data === undefined ? {} : { data }) }),
+    (data) =>
+      emit({ type: 'result', reqId: request.reqId, ok: true, ...(data === undefined ? {} : { data }) }),
     (error: unknown) =>
-      emit({ type: 'result', reqId: request.reqId, ok: false, error: error instanceof Error ? error.message : String(error) }),
+      emit({
+        type: 'result',
+        reqId: request.reqId,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      }),
   );
 });
 lines.on('close', shutdown);
 process.on('unhandledRejection', (error) => {
-  emit({ type: 'log', level: 'error', message: `unhandled rejection: ${error instanceof Error ? error.stack : String(error)}` });
+  emit({
+    type: 'log',
+    level: 'error',
+    message: `unhandled rejection: ${error instanceof Error ? error.stack : String(error)}`,
+  });
 });
 emit({ type: 'ready', pid: process.pid });

@@ -1,6 +1,11 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { initAuthCreds, type AuthenticationCreds, type AuthenticationState } from '@whiskeysockets/baileys';
-import { fromJsonSafe, MemorySignalKeyStore, toJsonSafe, type SerializedKeyStore } from '../common/memory-key-store';
+import {
+  fromJsonSafe,
+  MemorySignalKeyStore,
+  toJsonSafe,
+  type SerializedKeyStore,
+} from '../common/memory-key-store';
 
 interface AuthFile {
   creds: unknown;
@@ -23,7 +28,11 @@ export class DriverAuthStore {
   static load(file?: string): DriverAuthStore {
     if (file && existsSync(file)) {
       const data = JSON.parse(readFileSync(file, 'utf8')) as AuthFile;
-      return new DriverAuthStore(fromJsonSafe<AuthenticationCreds>(data.creds), MemorySignalKeyStore.fromJSON(data.keys), file);
+      return new DriverAuthStore(
+        fromJsonSafe<AuthenticationCreds>(data.creds),
+        MemorySignalKeyStore.fromJSON(data.keys),
+        file,
+      );
     }
     return new DriverAuthStore(initAuthCreds(), new MemorySignalKeyStore(), file);
   }

@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { makeWASocket, toNumber, type proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import {
+  makeWASocket,
+  toNumber,
+  type proto,
+  type WAMessage,
+  type WAMessageKey,
+} from '@whiskeysockets/baileys';
 import {
   WaSandboxAdminClient,
   type DriverConnectOptions,
@@ -57,6 +63,7 @@ export class DriverSession {
   private connection: DriverSessionInfo['connection'] = 'connecting';
   private readonly startedAt = Date.now();
   private readonly auth: DriverAuthStore;
+  private paired: boolean;
 
   constructor(
     readonly name: string,
@@ -65,6 +72,7 @@ export class DriverSession {
     private readonly baileysLogger: Logger,
   ) {
     this.auth = DriverAuthStore.load(options.authFile);
+    this.paired = !!this.auth.creds.me?.lid;
   }
 
   get isOpen(): boolean {
@@ -77,7 +85,8 @@ export class DriverSession {
 
   /** A new socket with the same creds; refused while the current one is not closed. */
   reconnect(): void {
-    if (this.connection !== 'close') throw new Error(`session ${this.name} is ${this.connection}, not closed`);
+    if (this.connection !== 'close')
+      throw new Error(`session ${this.name} is ${this.connection}, not closed`);
     this.stopped = false;
     this.open();
   }
@@ -150,17 +159,29 @@ export class DriverSession {
     this.socket = socket;
     this.connection = 'connecting';
     socket.ev.on('creds.update', (update) => {
-      const wasPaired = !!this.auth.creds.me?.lid;
       this.auth.updateCreds(update);
       const me = this.auth.creds.me;
-      if (!wasPaired && me?.lid && update.me) {
-        this.emit({ type: 'paired', session: this.name, sinceStartMs: this.since(), me: { id: me.id, lid: me.lid, name: me.name } });
+      // Baileys updates the same creds object itself, so "first time with a LID" is tracked here.
+      if (!this.paired && me?.lid && update.me) {
+        this.paired = true;
+        this.emit({
+          type: 'paired',
+          session: this.name,
+          sinceStartMs: this.since(),
+          me: { id: me.id, lid: me.lid, name: me.name },
+        });
       }
     });
     socket.ev.on('connection.update', (update) => {
       if (update.qr) {
         qrCount++;
-        this.emit({ type: 'qr', session: this.name, sinceStartMs: this.since(), qr: update.qr, count: qrCount });
+        this.emit({
+          type: 'qr',
+          session: this.name,
+          sinceStartMs: this.since(),
+          qr: update.qr,
+          count: qrCount,
+        });
         if (o.autoScan && !scanned) {
           scanned = true;
           void this.autoScan(update.qr);
@@ -169,7 +190,8 @@ export class DriverSession {
       if (update.receivedPendingNotifications) {
         this.emit({ type: 'pending-notifications', session: this.name, sinceStartMs: this.since() });
       }
-      if (update.connection) this.onConnection(socket, attempt, update.connection, update.lastDisconnect?.error);
+      if (update.connection)
+        this.onConnection(socket, attempt, update.connection, update.lastDisconnect?.error);
     });
     socket.ev.on('messages.upsert', ({ messages, type }) => {
       for (const m of messages) this.emitMessage(m, type);
@@ -191,7 +213,9 @@ export class DriverSession {
         type: 'history',
         session: this.name,
         sinceStartMs: this.since(),
-        ...(history.syncType !== undefined && history.syncType !== null ? { syncType: history.syncType } : {}),
+        ...(history.syncType !== undefined && history.syncType !== null
+          ? { syncType: history.syncType }
+          : {}),
         chats: history.chats.length,
         contacts: history.contacts.length,
         messages: history.messages.length,
@@ -199,7 +223,12 @@ export class DriverSession {
     });
   }
 
-  private onConnection(socket: WASocket, attempt: number, connection: 'connecting' | 'open' | 'close', error?: Error): void {
+  private onConnection(
+    socket: WASocket,
+    attempt: number,
+    connection: 'connecting' | 'open' | 'close',
+    error?: Error,
+  ): void {
     if (socket !== this.socket) return;
     this.connection = connection;
     const statusCode = connection === 'close' ? statusCodeOf(error) : undefined;
@@ -215,7 +244,8 @@ export class DriverSession {
     if (connection !== 'close') return;
     this.auth.save();
     const reconnectOn = this.options.reconnectOn ?? [515];
-    if (!this.stopped && statusCode !== undefined && reconnectOn.includes(statusCode)) setImmediate(() => this.open());
+    if (!this.stopped && statusCode !== undefined && reconnectOn.includes(statusCode))
+      setImmediate(() => this.open());
   }
 
   private emitMessage(m: WAMessage, upsertType: string): void {
@@ -245,7 +275,11 @@ export class DriverSession {
         ...(scan.name ? { name: scan.name } : {}),
       });
     } catch (error) {
-      this.emit({ type: 'log', level: 'warn', message: `${this.name}: auto-scan failed: ${(error as Error).message}` });
+      this.emit({
+        type: 'log',
+        level: 'warn',
+        message: `${this.name}: auto-scan failed: ${(error as Error).message}`,
+      });
     }
   }
 }

@@ -24,7 +24,10 @@ export class FaultService {
   ) {}
 
   inject(request: InjectFaultRequest): FaultResult {
-    const targets = request.phone !== undefined ? this.connectionsOf(request.phone, request.deviceId) : this.sample(request.percent ?? 0);
+    const targets =
+      request.phone !== undefined
+        ? this.connectionsOf(request.phone, request.deviceId)
+        : this.sample(request.percent ?? 0);
     const affected: FaultResult['affected'] = [];
     for (const connection of targets) {
       const { account, device } = connection;

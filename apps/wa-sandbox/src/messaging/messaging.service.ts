@@ -61,7 +61,8 @@ export class MessagingService {
 
   /** A contact's phone writes to an account: one encrypted copy per linked device, queued if offline. */
   async sendText(request: SendTextRequest): Promise<SendTextResult> {
-    if (request.from === request.to) throw new SandboxError('bad_request', 'from and to are the same account');
+    if (request.from === request.to)
+      throw new SandboxError('bad_request', 'from and to are the same account');
     const account = this.directory.get(request.to);
     if (!account) throw new SandboxError('not_found', `no account ${request.to}`);
     const { account: contact } = this.directory.ensure(request.from, request.pushName);
@@ -85,7 +86,15 @@ export class MessagingService {
     const chat = account.outbox.findMessage(first)?.to ?? contact.pnJid;
     const attrs: Record<string, string> = { from: chat, id: first, t: nowSeconds() };
     if (request.type === 'read') attrs.type = 'read';
-    const content = rest.length ? [node('list', {}, rest.map((id) => node('item', { id })))] : undefined;
+    const content = rest.length
+      ? [
+          node(
+            'list',
+            {},
+            rest.map((id) => node('item', { id })),
+          ),
+        ]
+      : undefined;
     let sent = 0;
     for (const device of account.devices.values()) {
       for (const connection of this.registry.liveFor(device)) {
@@ -102,7 +111,11 @@ export class MessagingService {
    * devices; Baileys accepts those only from its own account.
    */
   async sendFromOwnPhone(account: Account, device: LinkedDevice, message: proto.IMessage): Promise<void> {
-    await this.deliverFromPhone(account, [device], message, { id: newMessageId(), type: 'text', category: 'peer' });
+    await this.deliverFromPhone(account, [device], message, {
+      id: newMessageId(),
+      type: 'text',
+      category: 'peer',
+    });
   }
 
   /** A `<message>` from a logged-in companion: decrypt each copy meant for a simulated phone, ack it. */
@@ -117,9 +130,11 @@ export class MessagingService {
       ? children(participants, 'to').map((t) => ({ jid: t.attrs.jid ?? '', enc: child(t, 'enc') }))
       : [{ jid: stanza.attrs.to ?? '', enc: child(stanza, 'enc') }];
     const copies: OutboxCopy[] = [];
-    for (const target of targets) copies.push(await this.openCopy(sender, senderDevice, target.jid, target.enc));
+    for (const target of targets)
+      copies.push(await this.openCopy(sender, senderDevice, target.jid, target.enc));
     const chat = this.directory.resolveJid(to);
-    const recipientCopy = copies.find((c) => c.role === 'recipient' && c.message) ?? copies.find((c) => c.message);
+    const recipientCopy =
+      copies.find((c) => c.role === 'recipient' && c.message) ?? copies.find((c) => c.message);
     sender.outbox.add({
       kind: 'message',
       id,
@@ -133,7 +148,13 @@ export class MessagingService {
     connection.send(node('ack', { class: 'message', id, from: to, t: nowSeconds() }));
     const isPeer = stanza.attrs.category === 'peer';
     const delivered = copies.some((c) => c.role === 'recipient' && c.message);
-    if (this.settings.current.autoDeliveryReceipts && !isPeer && delivered && chat && chat.account !== sender) {
+    if (
+      this.settings.current.autoDeliveryReceipts &&
+      !isPeer &&
+      delivered &&
+      chat &&
+      chat.account !== sender
+    ) {
       // The recipient's phone is online and confirms delivery to every device of the sender.
       for (const device of sender.devices.values()) {
         for (const live of this.registry.liveFor(device)) {
@@ -148,7 +169,10 @@ export class MessagingService {
     connection.send(ackFor(stanza, { from: stanza.attrs.to ?? 's.whatsapp.net' }));
     this.stats.receiptsOut++;
     const type = stanza.attrs.type ?? 'delivery';
-    const ids = [stanza.attrs.id ?? '', ...children(child(stanza, 'list'), 'item').map((i) => i.attrs.id ?? '')];
+    const ids = [
+      stanza.attrs.id ?? '',
+      ...children(child(stanza, 'list'), 'item').map((i) => i.attrs.id ?? ''),
+    ];
     if (RECORDED_RECEIPTS.has(type) && connection.account && connection.device) {
       connection.account.outbox.add({
         kind: 'receipt',
@@ -172,7 +196,9 @@ export class MessagingService {
     const queued: string[] = [];
     const plaintext = encodeWAMessage(message);
     for (const device of devices) {
-      const { type, ciphertext } = await sender.primaryPhone.encrypt(device.lidJid, plaintext, () => device.takeKeyBundle());
+      const { type, ciphertext } = await sender.primaryPhone.encrypt(device.lidJid, plaintext, () =>
+        device.takeKeyBundle(),
+      );
       const stanza = node(
         'message',
         {
@@ -216,7 +242,10 @@ export class MessagingService {
       const message = proto.Message.decode(unpadRandomMax16(plaintext));
       return { to: jid, role, encType, message: message.toJSON() };
     } catch (error) {
-      this.logger.warn({ to: jid, from: senderDevice.jid, err: (error as Error).message }, 'could not decrypt a copy');
+      this.logger.warn(
+        { to: jid, from: senderDevice.jid, err: (error as Error).message },
+        'could not decrypt a copy',
+      );
       return { to: jid, role, encType, error: (error as Error).message };
     }
   }

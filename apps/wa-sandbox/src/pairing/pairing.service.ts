@@ -20,6 +20,7 @@ import {
   S_WHATSAPP_NET,
   streamErrors,
 } from '../protocol/nodes';
+import { verifySignature } from '../protocol/xeddsa';
 import type { StatsCounters } from '../stats/stats-counters';
 import {
   deriveAdvSecret,
@@ -74,7 +75,10 @@ export class PairingService {
     }
     connection.stage = 'registration';
     connection.registration = payload.devicePairingData;
-    const refs = Array.from({ length: this.settings.current.qrRefs }, () => `2@${randomBytes(24).toString('base64')}`);
+    const refs = Array.from(
+      { length: this.settings.current.qrRefs },
+      () => `2@${randomBytes(24).toString('base64')}`,
+    );
     this.registry.registerRefs(connection, refs);
     const iq = node('iq', { from: S_WHATSAPP_NET, type: 'set', xmlns: 'md' }, [
       node(
@@ -83,7 +87,9 @@ export class PairingService {
         refs.map((ref) => node('ref', {}, Buffer.from(ref))),
       ),
     ]);
-    connection.query(iq).catch((error: Error) => this.logger.debug({ conn: connection.id, err: error.message }, 'pair-device'));
+    connection
+      .query(iq)
+      .catch((error: Error) => this.logger.debug({ conn: connection.id, err: error.message }, 'pair-device'));
   }
 
   /** The phone of `phone` scans `qr`; resolves once the companion accepted the pairing. */
@@ -92,7 +98,10 @@ export class PairingService {
     if (!parsed) throw new SandboxError('bad_request', 'not a WhatsApp companion QR string');
     const connection = this.registry.connectionForRef(parsed.ref);
     if (!connection || !connection.isLive || connection.stage !== 'registration') {
-      throw new SandboxError('not_found', 'no registering connection shows this QR (expired, or already used)');
+      throw new SandboxError(
+        'not_found',
+        'no registering connection shows this QR (expired, or already used)',
+      );
     }
     const registration = connection.registration;
     if (!connection.clientStaticKey?.equals(parsed.noiseKey)) {
@@ -117,15 +126,25 @@ export class PairingService {
     const wrapped = contentBuffer(child(reg, 'link_code_pairing_wrapped_companion_ephemeral_pub'));
     const serverAuthKey = contentBuffer(child(reg, 'companion_server_auth_key_pub'));
     if (!phone || !wrapped || !serverAuthKey?.equals(connection.clientStaticKey ?? Buffer.alloc(0))) {
-      connection.send(node('iq', { from: S_WHATSAPP_NET, type: 'error', id: iq.attrs.id ?? '' }, [
-        node('error', { code: '400', text: 'bad-request' }),
-      ]));
+      connection.send(
+        node('iq', { from: S_WHATSAPP_NET, type: 'error', id: iq.attrs.id ?? '' }, [
+          node('error', { code: '400', text: 'bad-request' }),
+        ]),
+      );
       return;
     }
     const ref = randomBytes(16).toString('base64url');
-    this.codeRequests.set(phone, { connection, phone, wrappedCompanionEphemeral: wrapped, ref, requestedAt: new Date() });
+    this.codeRequests.set(phone, {
+      connection,
+      phone,
+      wrappedCompanionEphemeral: wrapped,
+      ref,
+      requestedAt: new Date(),
+    });
     connection.send(
-      iqResult(iq, [node('link_code_companion_reg', {}, [node('link_code_pairing_ref', {}, Buffer.from(ref))])]),
+      iqResult(iq, [
+        node('link_code_companion_reg', {}, [node('link_code_pairing_ref', {}, Buffer.from(ref))]),
+      ]),
     );
   }
 
@@ -149,27 +168,47 @@ export class PairingService {
     const companionEphemeral = unwrapEphemeral(pending.wrappedCompanionEphemeral, normalized);
     const primaryEphemeral: KeyPair = Curve.generateKeyPair();
     const finished = new Promise<BinaryNode>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SandboxError('timeout', 'the companion never sent companion_finish')), CODE_FINISH_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new SandboxError('timeout', 'the companion never sent companion_finish')),
+        CODE_FINISH_TIMEOUT_MS,
+      );
       pending.awaitingFinish = (finish) => {
         clearTimeout(timer);
         resolve(finish);
       };
     });
     connection.send(
-      node('notification', { from: S_WHATSAPP_NET, type: 'link_code_companion_reg', id: randomBytes(8).toString('hex'), t: nowSeconds() }, [
-        node('link_code_companion_reg', { stage: 'primary_hello' }, [
-          node('link_code_pairing_wrapped_primary_ephemeral_pub', {}, wrapEphemeral(primaryEphemeral.public, normalized)),
-          node('primary_identity_pub', {}, Buffer.from(account.primaryPhone.identityKeyPair.public)),
-          node('link_code_pairing_ref', {}, Buffer.from(pending.ref)),
-        ]),
-      ]),
+      node(
+        'notification',
+        {
+          from: S_WHATSAPP_NET,
+          type: 'link_code_companion_reg',
+          id: randomBytes(8).toString('hex'),
+          t: nowSeconds(),
+        },
+        [
+          node('link_code_companion_reg', { stage: 'primary_hello' }, [
+            node(
+              'link_code_pairing_wrapped_primary_ephemeral_pub',
+              {},
+              wrapEphemeral(primaryEphemeral.public, normalized),
+            ),
+            node('primary_identity_pub', {}, Buffer.from(account.primaryPhone.identityKeyPair.public)),
+            node('link_code_pairing_ref', {}, Buffer.from(pending.ref)),
+          ]),
+        ],
+      ),
     );
     const finish = await finished.finally(() => {
       pending.awaitingFinish = undefined;
     });
     let bundle;
     try {
-      bundle = openKeyBundle(requireChildBuffer(finish, 'link_code_pairing_wrapped_key_bundle'), primaryEphemeral, companionEphemeral);
+      bundle = openKeyBundle(
+        requireChildBuffer(finish, 'link_code_pairing_wrapped_key_bundle'),
+        primaryEphemeral,
+        companionEphemeral,
+      );
     } catch {
       // As on a real phone, a mistyped code can be typed again: the companion answers every primary_hello.
       throw new SandboxError('bad_request', 'wrong pairing code: the key bundle does not open');
@@ -177,8 +216,15 @@ export class PairingService {
     this.codeRequests.delete(options.phone);
     const companionIdentity = requireChildBuffer(finish, 'companion_identity_public');
     const registered = connection.registration?.eIdent;
-    if (!bundle.companionIdentity.equals(companionIdentity) || !registered || !companionIdentity.equals(Buffer.from(registered))) {
-      throw new SandboxError('bad_request', 'the companion identity in the key bundle does not match its registration');
+    if (
+      !bundle.companionIdentity.equals(companionIdentity) ||
+      !registered ||
+      !companionIdentity.equals(Buffer.from(registered))
+    ) {
+      throw new SandboxError(
+        'bad_request',
+        'the companion identity in the key bundle does not match its registration',
+      );
     }
     const advSecret = deriveAdvSecret(
       primaryEphemeral,
@@ -213,7 +259,10 @@ export class PairingService {
       accountType: proto.ADVEncryptionType.E2EE,
       deviceType: proto.ADVEncryptionType.E2EE,
     }).finish();
-    const accountSignature = Curve.sign(accountKey.private, Buffer.concat([ADV_ACCOUNT_SIGNATURE_PREFIX, details, identityKey]));
+    const accountSignature = Curve.sign(
+      accountKey.private,
+      Buffer.concat([ADV_ACCOUNT_SIGNATURE_PREFIX, details, identityKey]),
+    );
     const signed = proto.ADVSignedDeviceIdentity.encode({
       details,
       accountSignatureKey: accountKey.public,
@@ -250,18 +299,29 @@ export class PairingService {
         ]),
       );
     } catch (error) {
-      throw new SandboxError('conflict', `the companion did not accept the pairing: ${(error as Error).message}`);
+      throw new SandboxError(
+        'conflict',
+        `the companion did not accept the pairing: ${(error as Error).message}`,
+      );
     }
     const signedBack = requireChildBuffer(child(reply, 'pair-device-sign'), 'device-identity');
     const back = proto.ADVSignedDeviceIdentity.decode(signedBack);
-    const deviceMessage = Buffer.concat([ADV_DEVICE_SIGNATURE_PREFIX, details, identityKey, accountKey.public]);
-    if (!back.deviceSignature || !Curve.verify(identityKey, deviceMessage, back.deviceSignature)) {
+    const deviceMessage = Buffer.concat([
+      ADV_DEVICE_SIGNATURE_PREFIX,
+      details,
+      identityKey,
+      accountKey.public,
+    ]);
+    if (!back.deviceSignature || !verifySignature(identityKey, deviceMessage, back.deviceSignature)) {
       connection.end(streamErrors.restart());
       throw new SandboxError('conflict', "the companion's device signature does not verify");
     }
     account.devices.set(deviceId, device);
     this.stats.pairings++;
-    this.logger.info({ conn: connection.id, jid: device.jid, lid: device.lidJid }, 'device paired; restarting stream');
+    this.logger.info(
+      { conn: connection.id, jid: device.jid, lid: device.lidJid },
+      'device paired; restarting stream',
+    );
     // The real server asks for a restart right after pairing; the companion logs in again (515).
     connection.end(streamErrors.restart());
     return { phone: account.phone, lid: account.lidUser, deviceId, jid: device.jid, lidJid: device.lidJid };

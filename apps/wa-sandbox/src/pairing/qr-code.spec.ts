@@ -9,7 +9,13 @@ describe('parseCompanionQr', () => {
 
   it("reads the ref and the companion's keys from the link", () => {
     const qr = `https://wa.me/settings/linked_devices#${[ref, noise, identity, adv].map((p) => (typeof p === 'string' ? p : p.toString('base64'))).join(',')},1`;
-    expect(parseCompanionQr(qr)).toEqual({ ref, noiseKey: noise, identityKey: identity, advSecret: adv, platformId: '1' });
+    expect(parseCompanionQr(qr)).toEqual({
+      ref,
+      noiseKey: noise,
+      identityKey: identity,
+      advSecret: adv,
+      platformId: '1',
+    });
   });
 
   it('rejects strings that are not a companion QR', () => {

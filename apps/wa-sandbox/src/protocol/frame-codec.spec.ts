@@ -5,7 +5,11 @@ const intro = Buffer.from([0x57, 0x41, 6, 3]);
 describe('IncomingFrameDecoder', () => {
   it('reads the intro header, then frames split across chunks', () => {
     const decoder = new IncomingFrameDecoder();
-    const wire = Buffer.concat([intro, encodeFrame(Buffer.from('hello')), encodeFrame(Buffer.from('world!'))]);
+    const wire = Buffer.concat([
+      intro,
+      encodeFrame(Buffer.from('hello')),
+      encodeFrame(Buffer.from('world!')),
+    ]);
     const frames = [...wire].flatMap((byte) => decoder.push(Buffer.from([byte])));
     expect(decoder.introHeader).toEqual(intro);
     expect(frames.map((f) => f.toString())).toEqual(['hello', 'world!']);
@@ -14,7 +18,12 @@ describe('IncomingFrameDecoder', () => {
   it('returns several frames merged into one chunk, and keeps a partial one for later', () => {
     const decoder = new IncomingFrameDecoder();
     const third = encodeFrame(Buffer.from('third'));
-    const chunk = Buffer.concat([intro, encodeFrame(Buffer.from('a')), encodeFrame(Buffer.from('bc')), third.subarray(0, 4)]);
+    const chunk = Buffer.concat([
+      intro,
+      encodeFrame(Buffer.from('a')),
+      encodeFrame(Buffer.from('bc')),
+      third.subarray(0, 4),
+    ]);
     expect(decoder.push(chunk).map((f) => f.toString())).toEqual(['a', 'bc']);
     expect(decoder.push(third.subarray(4)).map((f) => f.toString())).toEqual(['third']);
   });

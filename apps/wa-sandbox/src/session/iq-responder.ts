@@ -63,10 +63,13 @@ export class IqResponder {
         // No media server: uploads fail fast instead of hanging.
         return iqError(iq, 501, 'feature-not-implemented');
       case 'w:g2':
-        return first?.tag === 'participating' ? iqResult(iq, [node('groups', {})]) : iqError(iq, 404, 'item-not-found');
+        return first?.tag === 'participating'
+          ? iqResult(iq, [node('groups', {})])
+          : iqError(iq, 404, 'item-not-found');
       default:
         // ping (w:p), passive, w:stats, status, dirty bits, ...: an empty result is what Baileys needs.
-        if (xmlns !== 'w:p' && xmlns !== 'passive') this.logger.debug({ xmlns, type, child: first?.tag }, 'default iq answer');
+        if (xmlns !== 'w:p' && xmlns !== 'passive')
+          this.logger.debug({ xmlns, type, child: first?.tag }, 'default iq answer');
         return iqResult(iq);
     }
   }
@@ -131,7 +134,11 @@ export class IqResponder {
     return out;
   }
 
-  private md(connection: ClientConnection, iq: BinaryNode, first: BinaryNode | undefined): BinaryNode | undefined {
+  private md(
+    connection: ClientConnection,
+    iq: BinaryNode,
+    first: BinaryNode | undefined,
+  ): BinaryNode | undefined {
     if (first?.tag === 'link_code_companion_reg') {
       switch (first.attrs.stage) {
         case 'companion_hello':
@@ -163,7 +170,12 @@ function bundleNode(jid: string, bundle: DeviceKeyBundle): BinaryNode {
       node('signature', {}, bundle.signedPreKey.signature),
     ]),
     ...(bundle.preKey
-      ? [node('key', {}, [node('id', {}, bigEndian(bundle.preKey.id, 3)), node('value', {}, bundle.preKey.publicKey)])]
+      ? [
+          node('key', {}, [
+            node('id', {}, bigEndian(bundle.preKey.id, 3)),
+            node('value', {}, bundle.preKey.publicKey),
+          ]),
+        ]
       : []),
   ]);
 }

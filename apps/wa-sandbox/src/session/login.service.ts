@@ -42,7 +42,10 @@ export class LoginService {
       this.stats.doubleConnections++;
       device.doubleConnections++;
       for (const other of others) {
-        this.logger.info({ conn: other.id, by: connection.id, jid: device.jid }, 'second login of a device: replaced');
+        this.logger.info(
+          { conn: other.id, by: connection.id, jid: device.jid },
+          'second login of a device: replaced',
+        );
         this.registry.unbind(other);
         other.end(streamErrors.replaced());
       }
@@ -64,7 +67,9 @@ export class LoginService {
     const queued = device.offlineQueue.splice(0);
     for (const stanza of queued) connection.send({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });
     // Ends the offline batch: Baileys flushes its event buffer and reports receivedPendingNotifications.
-    connection.send(node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(queued.length) })]));
+    connection.send(
+      node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(queued.length) })]),
+    );
     if (this.settings.current.historySync && !device.historySynced) {
       device.historySynced = true;
       this.sendInitialSync(account, device).catch((error: Error) =>

@@ -10,9 +10,9 @@ import { child, children, contentBuffer, iqResult, node } from '../protocol/node
  */
 export function answerUsync(directory: AccountDirectory, iq: BinaryNode): BinaryNode {
   const usync = child(iq, 'usync');
-  const protocols = (Array.isArray(child(usync, 'query')?.content) ? (child(usync, 'query')?.content as BinaryNode[]) : []).map(
-    (p) => p.tag,
-  );
+  const protocols = (
+    Array.isArray(child(usync, 'query')?.content) ? (child(usync, 'query')?.content as BinaryNode[]) : []
+  ).map((p) => p.tag);
   const users = children(child(usync, 'list'), 'user').map((user) => answerUser(directory, user, protocols));
   return iqResult(iq, [
     node('usync', { ...(usync?.attrs ?? {}) }, [node('result', {}), node('list', {}, users)]),
@@ -63,7 +63,9 @@ function deviceList(account: Account): BinaryNode {
   return node('devices', {}, [
     node('device-list', {}, [
       node('device', { id: '0' }),
-      ...[...account.devices.values()].map((d) => node('device', { id: String(d.deviceId), 'key-index': String(d.keyIndex) })),
+      ...[...account.devices.values()].map((d) =>
+        node('device', { id: String(d.deviceId), 'key-index': String(d.keyIndex) }),
+      ),
     ]),
   ]);
 }

@@ -39,7 +39,9 @@ export const snapshotSchema = z.object({
 export function parseSnapshot(body: unknown): SnapshotContent {
   const result = snapshotSchema.safeParse(body);
   if (!result.success) {
-    throw new Error(`not a wa-sandbox snapshot: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `not a wa-sandbox snapshot: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return body as SnapshotContent;
 }
