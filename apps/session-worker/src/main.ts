@@ -2,20 +2,20 @@ import 'reflect-metadata';
 import { loadConfig, sessionWorkerConfigSchema } from '@app/config';
 import { bootstrapNestApp, createLogger } from '@app/observability';
 import { SessionWorkerModule } from './session-worker.module';
+import { createBaileysClient } from './whatsapp/baileys.adapter';
 
 async function main(): Promise<void> {
   const config = loadConfig(sessionWorkerConfigSchema);
-  const logger = createLogger({
-    app: 'session-worker',
-    instanceId: config.INSTANCE_ID,
-    level: config.LOG_LEVEL,
-  });
-  // The HTTP port serves probes and metrics only; work arrives over NATS.
+  const logger = createLogger({ app: 'session-worker', instanceId: config.INSTANCE_ID, level: config.LOG_LEVEL });
+  const whatsapp = createBaileysClient({ webSocketUrl: config.WA_WS_URL, logLevel: config.BAILEYS_LOG_LEVEL }, logger);
+  // The HTTP port serves probes and metrics only; commands arrive over NATS.
   await bootstrapNestApp({
     app: 'session-worker',
-    module: SessionWorkerModule.forRoot(config, logger),
+    module: SessionWorkerModule.forRoot(config, logger, whatsapp),
     logger,
     port: config.HTTP_PORT,
+    // Sessions must be handed off before the process ends: allow the hand-off plus draining the bus.
+    shutdownTimeoutMs: config.SHUTDOWN_HANDOFF_MS + 10_000,
   });
 }
 

@@ -2,14 +2,38 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule } from '@app/core';
 import type { SessionWorkerConfig } from '@app/config';
 import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { authSecretBoxProvider } from './auth/auth-secret-box.provider';
+import { AuthStateRepository } from './auth/auth-state.repository';
+import { SessionLeaseRepository } from './lease/session-lease.repository';
+import { PlacementService } from './placement/placement.service';
+import { SessionManager } from './session/session-manager.service';
+import { SessionProjectionRepository } from './session/session-projection.repository';
+import { SessionStartHandler } from './session/session-start.handler';
+import { WORKER_CONFIG, WORKER_LOGGER } from './session-worker.tokens';
+import { WHATSAPP_CLIENT, type WhatsAppClient } from './whatsapp/whatsapp.port';
+import { WorkerRegistry } from './workers/worker-registry.repository';
 
 /** Runs the WhatsApp sessions this worker owns through leases, and executes their commands. */
 @Module({})
 export class SessionWorkerModule {
-  static forRoot(config: SessionWorkerConfig, logger: Logger): DynamicModule {
+  static forRoot(config: SessionWorkerConfig, logger: Logger, whatsapp: WhatsAppClient): DynamicModule {
     return {
       module: SessionWorkerModule,
       imports: [CoreModule.forRoot({ app: 'session-worker', config, logger })],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        { provide: WORKER_LOGGER, useValue: logger },
+        { provide: WHATSAPP_CLIENT, useValue: whatsapp },
+        authSecretBoxProvider(config),
+        { provide: SessionLeaseRepository, useFactory: (ds: DataSource) => new SessionLeaseRepository(ds), inject: [DataSource] },
+        { provide: WorkerRegistry, useFactory: (ds: DataSource) => new WorkerRegistry(ds), inject: [DataSource] },
+        AuthStateRepository,
+        SessionProjectionRepository,
+        SessionManager,
+        SessionStartHandler,
+        PlacementService,
+      ],
     };
   }
 }

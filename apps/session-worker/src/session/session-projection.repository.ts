@@ -77,6 +77,14 @@ export class SessionProjectionRepository {
     );
   }
 
+  async state(locationId: string): Promise<SessionState | null> {
+    const rows = await this.dataSource.query<{ state: SessionState }[]>(
+      `SELECT state FROM sessions WHERE location_id = $1`,
+      [locationId],
+    );
+    return rows[0]?.state ?? null;
+  }
+
   async desiredState(locationId: string): Promise<'running' | 'stopped' | null> {
     const rows = await this.dataSource.query<{ desired_state: 'running' | 'stopped' }[]>(
       `SELECT desired_state FROM sessions WHERE location_id = $1`,

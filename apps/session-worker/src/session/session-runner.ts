@@ -242,6 +242,17 @@ export class SessionRunner {
         onEvent: (event) => void this.enqueue(() => this.handle(event)),
       });
     } catch (error) {
+      if ((error as { name?: string }).name === 'AuthStateUnreadableError') {
+        // Starting over would make new credentials: a new QR and an unlinked phone. Stop and say why.
+        this.log.error({ err: error }, 'stored WhatsApp credentials cannot be decrypted');
+        await this.stopTerminal(
+          'failed',
+          500,
+          'stored credentials cannot be decrypted (was ENCRYPTION_KEY changed?); contact support',
+          false,
+        );
+        return;
+      }
       this.log.warn({ err: error }, 'could not start the WhatsApp socket');
       await this.onClose(500, error instanceof Error ? error.message : String(error));
     }
@@ -402,8 +413,14 @@ export class SessionRunner {
     await this.finish(reason, true);
   }
 
+  /** Whether linked credentials exist; an unreadable store counts as linked, so nothing gets cleared. */
   private async hasCreds(): Promise<boolean> {
-    const creds = await this.deps.auth.readCreds().catch(() => null);
+    let creds: Buffer | null;
+    try {
+      creds = await this.deps.auth.readCreds();
+    } catch {
+      return true;
+    }
     if (!creds) return false;
     try {
       return !!(JSON.parse(creds.toString('utf8')) as { me?: { id?: string } }).me?.id;

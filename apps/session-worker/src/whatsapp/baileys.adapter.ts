@@ -195,8 +195,10 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
       qrTimeout: options.qrTimeoutMs,
       markOnlineOnConnect: false,
       syncFullHistory: false,
-      // History is not bridged; waiting for it would hold the first open up to 20 s.
-      shouldSyncHistoryMessage: () => false,
+      // Old chats are not bridged, and waiting for RECENT history would hold the first open up to
+      // 20 s; the bootstrap and push-name syncs still run, as they carry the LID mappings.
+      shouldSyncHistoryMessage: ({ syncType }) =>
+        syncType !== proto.HistorySync.HistorySyncType.FULL && syncType !== proto.HistorySync.HistorySyncType.RECENT,
       getMessage: async () => undefined,
     });
     const connection = new BaileysConnection(socket, creds);
