@@ -1,0 +1,270 @@
+/**
+ * Load run of the WhatsApp sandbox with real Baileys: pairs N sessions spread over W driver processes
+ * with a ramp, exchanges one text each way per session, then drops every connection at once and
+ * measures the reconnect storm.
+ *
+ *   npm run bench:wa-sandbox -- --sessions 300 [--workers 4] [--ramp-ms 200] [--concurrency 20]
+ *
+ * Prints pairings/s, p50/p95 time from `connect` to `open` (QR, scan, pair-success, 515, login, prekey
+ * upload, history sync), CPU-seconds per pairing (driver processes + sandbox), the sandbox's RSS, and
+ * how long the storm took until every session was open again.
+ */
+import { cpus, loadavg } from 'node:os';
+import {
+  BaileysDriver,
+  eventually,
+  SandboxProcess,
+  type DriverEvent,
+  type DriverStats,
+  type SandboxStats,
+} from '@app/wa-sandbox-client';
+
+interface Options {
+  sessions: number;
+  workers: number;
+  rampMs: number;
+  concurrency: number;
+}
+
+interface SessionState {
+  name: string;
+  phone: string;
+  driver: BaileysDriver;
+  openMs?: number;
+  failure?: string;
+  opens: number;
+  lastOpenAt?: number;
+  pingReceived?: boolean;
+}
+
+const CONTACT = '15579999999';
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { sessions: 100, workers: 4, rampMs: 200, concurrency: 20 };
+  const names: Record<string, keyof Options> = {
+    sessions: 'sessions',
+    workers: 'workers',
+    'ramp-ms': 'rampMs',
+    concurrency: 'concurrency',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i] ?? '');
+    const key = match ? names[match[1]] : undefined;
+    if (!match || !key) throw new Error(`unknown argument ${argv[i]}`);
+    const value = Number(match[2] ?? argv[++i]);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`--${match[1]} needs a whole number`);
+    options[key] = value;
+  }
+  if (options.sessions < 1 || options.workers < 1 || options.concurrency < 1) {
+    throw new Error('--sessions, --workers and --concurrency must be at least 1');
+  }
+  if (options.sessions > 9_999_999) throw new Error('--sessions is too large');
+  return options;
+}
+
+function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+const cpuOf = (s: DriverStats) => s.cpuUserSeconds + s.cpuSystemSeconds;
+const sandboxCpu = (s: SandboxStats) => s.process.cpuUserSeconds + s.process.cpuSystemSeconds;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `task(i)` for i in [0, n) with at most `limit` running. */
+async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function clientCpu(drivers: BaileysDriver[]): Promise<{ cpu: number; rss: number[] }> {
+  const stats = await Promise.all(drivers.map((d) => d.stats()));
+  return { cpu: stats.reduce((sum, s) => sum + cpuOf(s), 0), rss: stats.map((s) => s.rssBytes) };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const cores = cpus().length;
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  console.log(
+    `wa-sandbox bench: ${options.sessions} sessions over ${options.workers} driver processes, ramp ${options.rampMs} ms, ` +
+      `${cores} cores, load average ${load} at start`,
+  );
+
+  const sandbox = await SandboxProcess.start({ env: { LOG_LEVEL: 'warn' } });
+  const drivers = await Promise.all(
+    Array.from({ length: options.workers }, () =>
+      BaileysDriver.start({ rootPublicKey: sandbox.rootPublicKey }),
+    ),
+  );
+  const sessions: SessionState[] = Array.from({ length: options.sessions }, (_, i) => ({
+    name: `s${i}`,
+    phone: String(15560000000 + i),
+    driver: drivers[i % drivers.length],
+    opens: 0,
+  }));
+  const byName = new Map(sessions.map((s) => [s.name, s]));
+  const onEvent = (event: DriverEvent) => {
+    if (event.type !== 'connection' && event.type !== 'message') return;
+    const state = byName.get(event.session);
+    if (!state) return;
+    if (event.type === 'message') {
+      if (event.text === `ping ${state.name}`) state.pingReceived = true;
+      return;
+    }
+    if (event.connection === 'open') {
+      state.opens++;
+      state.lastOpenAt = event.t;
+      state.openMs ??= event.sinceStartMs;
+    } else if (event.connection === 'close' && state.openMs === undefined && event.statusCode !== 515) {
+      state.failure = `${event.statusCode ?? '?'} ${event.error ?? ''}`.trim();
+    }
+  };
+  for (const d of drivers) d.onEvent(onEvent);
+
+  try {
+    // ---------------------------------------------------------------- pairing
+    const sandbox0 = await sandbox.admin.stats();
+    const client0 = await clientCpu(drivers);
+    const pairStart = Date.now();
+    for (let i = 0; i < sessions.length; i++) {
+      const s = sessions[i];
+      const due = pairStart + i * options.rampMs;
+      if (due > Date.now()) await sleep(due - Date.now());
+      void s.driver
+        .connect(s.name, {
+          url: sandbox.wsUrl,
+          qrTimeoutMs: 60_000,
+          connectTimeoutMs: 60_000,
+          defaultQueryTimeoutMs: 120_000,
+          // 515 after pairing, and 428 for the storm below: what the bridge's workers do.
+          reconnectOn: [515, 428],
+          autoScan: { adminUrl: sandbox.adminUrl, token: sandbox.token, phone: s.phone, name: `Load ${i}` },
+        })
+        .catch((error: Error) => (s.failure = error.message));
+    }
+    const pairingTimeout = 120_000 + options.sessions * 1_000;
+    await eventually(() => (sessions.every((s) => s.openMs !== undefined || s.failure) ? true : undefined), {
+      timeoutMs: pairingTimeout,
+      intervalMs: 200,
+      what: 'every session open or failed',
+    }).catch((error: Error) => console.log(`pairing: ${error.message}`));
+    const opened = sessions.filter((s) => s.openMs !== undefined);
+    const pairEnd = Math.max(...opened.map((s) => s.lastOpenAt ?? pairStart), pairStart);
+    const sandbox1 = await sandbox.admin.stats();
+    const client1 = await clientCpu(drivers);
+    const pairWall = pairEnd - pairStart;
+    const clientPairCpu = client1.cpu - client0.cpu;
+    const sandboxPairCpu = sandboxCpu(sandbox1) - sandboxCpu(sandbox0);
+    const openTimes = opened.map((s) => s.openMs ?? 0);
+    const failures = sessions.filter((s) => s.failure && s.openMs === undefined);
+
+    // ---------------------------------------------------------------- one text each way
+    const messageStart = Date.now();
+    const out0 = sandbox1.messages.out;
+    await pool(opened.length, options.concurrency, async (i) => {
+      const s = opened[i];
+      await sandbox.admin.sendText({ from: CONTACT, to: s.phone, text: `ping ${s.name}`, pushName: 'Bench' });
+      await eventually(() => (s.pingReceived ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+      }).catch(() => undefined);
+      await s.driver.sendText(s.name, CONTACT, `pong ${s.name}`).catch(() => undefined);
+    });
+    const outgoing = await eventually(
+      async () => {
+        const n = (await sandbox.admin.stats()).messages.out - out0;
+        return n >= opened.length ? n : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'every pong in the outbox' },
+    ).catch(async () => (await sandbox.admin.stats()).messages.out - out0);
+    const messageWall = Date.now() - messageStart;
+    const inbound = opened.filter((s) => s.pingReceived).length;
+
+    // ---------------------------------------------------------------- reconnect storm
+    const sandbox2 = await sandbox.admin.stats();
+    const client2 = await clientCpu(drivers);
+    const opensBefore = new Map(opened.map((s) => [s.name, s.opens]));
+    const stormStart = Date.now();
+    const dropped = await sandbox.admin.injectFault({ kind: 'drop', percent: 100 });
+    await eventually(
+      () => (opened.every((s) => s.opens > (opensBefore.get(s.name) ?? 0)) ? true : undefined),
+      {
+        timeoutMs: 120_000 + options.sessions * 200,
+        intervalMs: 50,
+        what: 'every session open again',
+      },
+    ).catch((error: Error) => console.log(`storm: ${error.message}`));
+    const reopened = opened.filter((s) => s.opens > (opensBefore.get(s.name) ?? 0));
+    const reconnectTimes = reopened.map((s) => (s.lastOpenAt ?? stormStart) - stormStart);
+    const stormWall = reconnectTimes.length ? Math.max(...reconnectTimes) : NaN;
+    const sandbox3 = await sandbox.admin.stats();
+    const client3 = await clientCpu(drivers);
+
+    // ---------------------------------------------------------------- report
+    const perPairing = (clientPairCpu + sandboxPairCpu) / Math.max(opened.length, 1);
+    const lines = [
+      `pairing    ${opened.length}/${options.sessions} open in ${seconds(pairWall)} s = ${(opened.length / (pairWall / 1000)).toFixed(2)} pairings/s` +
+        ` | connect→open p50 ${percentile(openTimes, 50)} ms, p95 ${percentile(openTimes, 95)} ms`,
+      `           CPU ${perPairing.toFixed(3)} s per pairing (drivers ${(clientPairCpu / Math.max(opened.length, 1)).toFixed(3)} s,` +
+        ` sandbox ${(sandboxPairCpu / Math.max(opened.length, 1)).toFixed(3)} s)` +
+        (failures.length
+          ? ` | ${failures.length} failed: ${[...new Set(failures.map((f) => f.failure))].slice(0, 3).join('; ')}`
+          : ''),
+      `messaging  ${inbound}/${opened.length} texts in, ${outgoing}/${opened.length} out, in ${seconds(messageWall)} s`,
+      `reconnect  storm after dropping ${dropped.affected.length} connections: ${reopened.length}/${opened.length} open again in ` +
+        `${seconds(stormWall)} s (p50 ${percentile(reconnectTimes, 50)} ms, p95 ${percentile(reconnectTimes, 95)} ms), ` +
+        `CPU drivers ${(client3.cpu - client2.cpu).toFixed(1)} s, sandbox ${(sandboxCpu(sandbox3) - sandboxCpu(sandbox2)).toFixed(1)} s, ` +
+        `${sandbox3.doubleConnections} double connections`,
+      `sandbox    RSS ${mb(sandbox1.process.rssBytes)} MB after pairing, ${mb(sandbox3.process.rssBytes)} MB at the end; ` +
+        `${sandbox3.accounts} accounts, ${sandbox3.devices} devices, ${sandbox3.logins} logins; CPU ${sandboxCpu(sandbox3).toFixed(1)} s total`,
+      `drivers    RSS ${client3.rss.map(mb).join(' + ')} MB; CPU ${client3.cpu.toFixed(1)} s total`,
+    ];
+    console.log(lines.join('\n'));
+    console.log(
+      JSON.stringify({
+        sessions: options.sessions,
+        workers: options.workers,
+        rampMs: options.rampMs,
+        cores,
+        paired: opened.length,
+        pairingSeconds: pairWall / 1000,
+        pairingsPerSecond: opened.length / (pairWall / 1000),
+        openP50Ms: percentile(openTimes, 50),
+        openP95Ms: percentile(openTimes, 95),
+        cpuSecondsPerPairing: perPairing,
+        driverCpuSecondsPerPairing: clientPairCpu / Math.max(opened.length, 1),
+        sandboxCpuSecondsPerPairing: sandboxPairCpu / Math.max(opened.length, 1),
+        failed: failures.length,
+        inbound,
+        outbound: outgoing,
+        messagingSeconds: messageWall / 1000,
+        stormReopened: reopened.length,
+        stormSeconds: stormWall / 1000,
+        stormP50Ms: percentile(reconnectTimes, 50),
+        stormP95Ms: percentile(reconnectTimes, 95),
+        doubleConnections: sandbox3.doubleConnections,
+        sandboxRssMb: mb(sandbox3.process.rssBytes),
+        sandboxRssAfterPairingMb: mb(sandbox1.process.rssBytes),
+      }),
+    );
+    if (opened.length < options.sessions || reopened.length < opened.length) process.exitCode = 1;
+  } finally {
+    await Promise.all(drivers.map((d) => d.stop()));
+    await sandbox.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
