@@ -16,6 +16,7 @@ import {
   outcomeLabel,
   Settlement,
 } from './settlement';
+import { retryWhileUnavailable } from './retry-while-unavailable';
 import { apiErrorCode, StreamProvisioner } from './stream-provisioner';
 import { ConsumerDefinition, ResolvedConsumerDefinition, resolveConsumerDefinition } from './topology';
 
@@ -146,10 +147,19 @@ export class ConsumerRunner {
     return this.loopDone !== undefined && !this.stopping;
   }
 
-  /** Creates or updates the durable consumer, then consumes in the background until `stop()`. */
+  /**
+   * Creates or updates the durable consumer (waiting while JetStream does not answer; failing at once
+   * on a configuration the server refuses), then consumes in the background until `stop()`.
+   */
   async start(): Promise<void> {
     if (this.loopDone) throw new Error(`consumer ${this.name} was already started`);
-    await this.provisioner.ensureConsumer(this.def);
+    await retryWhileUnavailable(`consumer ${this.name}`, () => this.provisioner.ensureConsumer(this.def), {
+      logger: this.logger,
+      delaysMs: this.restartDelaysMs,
+      shouldStop: () => this.stopping,
+      pause: (ms) => this.pause(ms),
+    });
+    if (this.stopping) return;
     if (this.orderingKey) {
       this.keepAlive = setInterval(() => this.keepWaitingAlive(), Math.floor(this.def.ackWaitMs / 3));
       this.keepAlive.unref();

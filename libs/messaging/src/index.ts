@@ -15,6 +15,7 @@ export * from './messaging-lifecycle.service';
 export * from './messaging.module';
 export * from './messaging.options';
 export * from './nats-connection';
+export * from './retry-while-unavailable';
 export * from './settlement';
 export * from './stream-provisioner';
 export * from './topology';

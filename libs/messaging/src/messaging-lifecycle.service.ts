@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ConsumerRunnerFactory } from './consumer-runner.factory';
 import { MESSAGING_LOGGER, MESSAGING_OPTIONS, MessagingModuleOptions } from './messaging.options';
 import { MessagingConnection } from './nats-connection';
+import { retryWhileUnavailable } from './retry-while-unavailable';
 import { StreamProvisioner } from './stream-provisioner';
 
 /**
@@ -28,7 +29,9 @@ export class MessagingLifecycle implements OnModuleInit, BeforeApplicationShutdo
 
   async onModuleInit(): Promise<void> {
     if (this.options.provisionStreams === false) return;
-    await this.provisioner.ensureStreams();
+    await retryWhileUnavailable('stream provisioning', () => this.provisioner.ensureStreams(), {
+      logger: this.logger,
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

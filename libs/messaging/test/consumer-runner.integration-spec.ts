@@ -1,5 +1,6 @@
 import { EventEnvelope, eventSubject, replaySubject } from '@app/contracts';
 import { eventually } from '@app/testing';
+import { pino } from 'pino';
 import { register } from 'prom-client';
 import { ConsumerRunner, ConsumerRunnerOptions, HandlerContext } from '../src/consumer-runner';
 import { DLQ_HEADERS } from '../src/dead-letter';
@@ -380,6 +381,40 @@ describe('ConsumerRunner (real nats-server)', () => {
     await run(durable, location, { handler: async (envelope) => void successor.push(envelope.id) });
     await eventually(() => expect(successor).toEqual([second.envelope.id]), { timeoutMs: 5_000 });
   });
+
+  it('waits at start() for a JetStream that does not answer yet, then consumes', async () => {
+    const { location, durable } = scope();
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const handled: string[] = [];
+    const runner = new ConsumerRunner(
+      bus.connection,
+      bus.provisioner,
+      {
+        consumer: { stream: STREAMS.events, durable, filterSubject: `evt.${location}.>` },
+        restartDelaysMs: [200],
+        handler: async (envelope) => void handled.push(envelope.id),
+      },
+      logger,
+    );
+    runners.push(runner);
+
+    await bus.server.down();
+    let starting: Promise<void>;
+    try {
+      starting = runner.start();
+      await eventually(() => expect(warnings.join('')).toMatch(/JetStream unavailable, retrying/), {
+        timeoutMs: 15_000,
+      });
+    } finally {
+      await bus.server.up();
+    }
+    await starting;
+    const { envelope } = await eventually(() => events.publish('message.status', location, statusPayload()), {
+      timeoutMs: 10_000,
+    });
+    await eventually(() => expect(handled).toEqual([envelope.id]), { timeoutMs: 10_000 });
+  }, 40_000);
 
   async function validEnvelope(location: string) {
     const { envelope } = await events.publish('message.status', `${location}x`, statusPayload());

@@ -147,14 +147,21 @@ class LocalNatsServer implements NatsServerHandle {
       });
     });
 
-    const timer = setTimeout(() => child.kill('SIGKILL'), this.startTimeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, this.startTimeoutMs);
     try {
       await readyOrExit;
       await waitForTcp(this.port, this.startTimeoutMs);
     } catch (err) {
       child.kill('SIGKILL');
       await this.exited;
-      throw new Error(`${(err as Error).message}\n--- nats-server output ---\n${this.logs()}`);
+      const why = timedOut
+        ? `nats-server was not ready within ${this.startTimeoutMs} ms`
+        : (err as Error).message;
+      throw new Error(`${why}\n--- nats-server output ---\n${this.logs()}`);
     } finally {
       clearTimeout(timer);
     }
