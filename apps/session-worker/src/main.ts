@@ -6,8 +6,19 @@ import { createBaileysClient } from './whatsapp/baileys.adapter';
 
 async function main(): Promise<void> {
   const config = loadConfig(sessionWorkerConfigSchema);
-  const logger = createLogger({ app: 'session-worker', instanceId: config.INSTANCE_ID, level: config.LOG_LEVEL });
-  const whatsapp = createBaileysClient({ webSocketUrl: config.WA_WS_URL, logLevel: config.BAILEYS_LOG_LEVEL }, logger);
+  const logger = createLogger({
+    app: 'session-worker',
+    instanceId: config.INSTANCE_ID,
+    level: config.LOG_LEVEL,
+  });
+  const whatsapp = createBaileysClient(
+    {
+      webSocketUrl: config.WA_WS_URL,
+      logLevel: config.BAILEYS_LOG_LEVEL,
+      keepAliveIntervalMs: config.WA_KEEPALIVE_MS,
+    },
+    logger,
+  );
   // The HTTP port serves probes and metrics only; commands arrive over NATS.
   await bootstrapNestApp({
     app: 'session-worker',

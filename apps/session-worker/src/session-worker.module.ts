@@ -26,8 +26,16 @@ export class SessionWorkerModule {
         { provide: WORKER_LOGGER, useValue: logger },
         { provide: WHATSAPP_CLIENT, useValue: whatsapp },
         authSecretBoxProvider(config),
-        { provide: SessionLeaseRepository, useFactory: (ds: DataSource) => new SessionLeaseRepository(ds), inject: [DataSource] },
-        { provide: WorkerRegistry, useFactory: (ds: DataSource) => new WorkerRegistry(ds), inject: [DataSource] },
+        {
+          provide: SessionLeaseRepository,
+          useFactory: (ds: DataSource) => new SessionLeaseRepository(ds),
+          inject: [DataSource],
+        },
+        {
+          provide: WorkerRegistry,
+          useFactory: (ds: DataSource) => new WorkerRegistry(ds),
+          inject: [DataSource],
+        },
         AuthStateRepository,
         SessionProjectionRepository,
         SessionManager,

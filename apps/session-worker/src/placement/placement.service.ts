@@ -60,7 +60,10 @@ export class PlacementService implements OnApplicationBootstrap, BeforeApplicati
    */
   private staleAfterMs(): number {
     const interval = this.config.PLACEMENT_INTERVAL_MS;
-    return Math.max(interval, Math.min(interval * STALE_AFTER_INTERVALS, this.config.LEASE_TTL_MS - interval));
+    return Math.max(
+      interval,
+      Math.min(interval * STALE_AFTER_INTERVALS, this.config.LEASE_TTL_MS - interval),
+    );
   }
 
   /** One round; public so tests and the start command can run it without waiting for the timer. */

@@ -129,7 +129,11 @@ export class SessionManager implements BeforeApplicationShutdown {
       logger: log,
       onStopped: (reason) => this.forget(locationId, reason),
     });
-    const session: OwnedSession = { runner, keeper, subscriptions: this.subscribeCommands(locationId, runner) };
+    const session: OwnedSession = {
+      runner,
+      keeper,
+      subscriptions: this.subscribeCommands(locationId, runner),
+    };
     this.owned.set(locationId, session);
     sessionMetrics.owned.set(this.owned.size);
     log.info('session claimed');
@@ -208,10 +212,15 @@ export class SessionManager implements BeforeApplicationShutdown {
       // Sockets first, leases second: releasing a lease whose socket is still open would let
       // another worker connect alongside it (a 440 for the user).
       this.log.warn('hand-off timed out; force-closing the remaining sockets');
-      await Promise.allSettled([...this.owned.values()].map((s) => s.runner.abandon('shutdown hand-off timed out')));
+      await Promise.allSettled(
+        [...this.owned.values()].map((s) => s.runner.abandon('shutdown hand-off timed out')),
+      );
     }
     const released = await this.leases.releaseAllOwnedBy(this.workerId);
-    this.log.info({ sessions: sessions.length, ms: Date.now() - started, releasedDirectly: released.length }, 'hand-off done');
+    this.log.info(
+      { sessions: sessions.length, ms: Date.now() - started, releasedDirectly: released.length },
+      'hand-off done',
+    );
   }
 
   /** Used by the start command: a session nobody owns is claimed here when there is room. */

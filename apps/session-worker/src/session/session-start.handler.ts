@@ -34,7 +34,8 @@ export class SessionStartHandler implements OnApplicationBootstrap {
         await this.projection.requestRunning(locationId);
         const holder = await this.leases.holder(locationId);
         if (holder?.live) {
-          const state = this.manager.stateOf(locationId) ?? (await this.projection.state(locationId)) ?? 'starting';
+          const state =
+            this.manager.stateOf(locationId) ?? (await this.projection.state(locationId)) ?? 'starting';
           return { state, workerId: holder.ownerId };
         }
         const claimed = await this.manager.claim(locationId);

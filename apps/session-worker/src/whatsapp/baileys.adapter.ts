@@ -35,6 +35,7 @@ export interface BaileysClientOptions {
   webSocketUrl: string;
   /** Baileys is chatty; its own log lines go to the app logger at this level and above. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  keepAliveIntervalMs: number;
 }
 
 function serialize(value: unknown): Buffer {
@@ -193,12 +194,14 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
       logger: baileysLogger,
       waWebSocketUrl: this.options.webSocketUrl,
       qrTimeout: options.qrTimeoutMs,
+      keepAliveIntervalMs: this.options.keepAliveIntervalMs,
       markOnlineOnConnect: false,
       syncFullHistory: false,
       // Old chats are not bridged, and waiting for RECENT history would hold the first open up to
       // 20 s; the bootstrap and push-name syncs still run, as they carry the LID mappings.
       shouldSyncHistoryMessage: ({ syncType }) =>
-        syncType !== proto.HistorySync.HistorySyncType.FULL && syncType !== proto.HistorySync.HistorySyncType.RECENT,
+        syncType !== proto.HistorySync.HistorySyncType.FULL &&
+        syncType !== proto.HistorySync.HistorySyncType.RECENT,
       getMessage: async () => undefined,
     });
     const connection = new BaileysConnection(socket, creds);

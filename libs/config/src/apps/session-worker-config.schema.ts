@@ -25,6 +25,11 @@ const sessionWorker = defineEnvSchema(
     QR_TIMEOUT_MS: optionalEnvVar(integer(1_000, 300_000)),
     /** How often the worker heartbeats, looks for unowned sessions and rebalances. */
     PLACEMENT_INTERVAL_MS: envVar(integer(100, 600_000), '2000'),
+    /**
+     * Keep-alive ping interval of each WhatsApp socket (Baileys' default 30 s). A socket silent for
+     * this long plus 5 s is closed with 408, and WhatsApp drops a client that stops pinging.
+     */
+    WA_KEEPALIVE_MS: envVar(integer(1_000, 300_000), '30000'),
     /** Baileys' own log lines are forwarded at this level and above. */
     BAILEYS_LOG_LEVEL: envVar(oneOf(LOG_LEVELS), 'warn'),
   },
