@@ -120,7 +120,7 @@ describe('entities (real Postgres)', () => {
     expect(stored.revision).toBe(0);
     expect(Buffer.isBuffer(stored.refreshTokenEnc)).toBe(true);
     expect(
-      box.openString(stored.refreshTokenEnc, sealingContext.oauthToken('location', 'locA', 'refresh')),
+      box.openString(stored.refreshTokenEnc!, sealingContext.oauthToken('location', 'locA', 'refresh')),
     ).toBe('refresh-1');
 
     const refresh = (value: string) =>

@@ -7,6 +7,10 @@ export type TokenResourceType = (typeof TOKEN_RESOURCE_TYPES)[number];
 export const TOKEN_USER_TYPES = ['Location', 'Company'] as const;
 export type TokenUserType = (typeof TOKEN_USER_TYPES)[number];
 
+/** `oauth`: a marketplace-app token pair that rotates; `private_integration`: a static PIT (GHL-CONTRACT §9). */
+export const TOKEN_KINDS = ['oauth', 'private_integration'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
 /**
  * GHL OAuth tokens, encrypted with SecretBox. GHL refresh tokens are single-use, so a refresh is a
  * compare-and-set on `revision`: `UPDATE ... SET revision = revision + 1 WHERE ... AND revision = $seen`.
@@ -16,6 +20,11 @@ export type TokenUserType = (typeof TOKEN_USER_TYPES)[number];
 @Index('ix_oauth_tokens_expires_at', ['expiresAt'])
 @Check('ck_oauth_tokens_resource_type', sqlInList('resource_type', TOKEN_RESOURCE_TYPES))
 @Check('ck_oauth_tokens_user_type', sqlInList('user_type', TOKEN_USER_TYPES))
+@Check('ck_oauth_tokens_token_kind', sqlInList('token_kind', TOKEN_KINDS))
+@Check(
+  'ck_oauth_tokens_refresh_token',
+  `"token_kind" = 'private_integration' OR "refresh_token_enc" IS NOT NULL`,
+)
 export class OAuthTokenEntity {
   @PrimaryColumn({
     name: 'resource_type',
@@ -38,9 +47,13 @@ export class OAuthTokenEntity {
   @Column({ name: 'access_token_enc', type: 'bytea' })
   accessTokenEnc!: Buffer;
 
-  /** AAD `oauth:<resourceType>:<resourceId>:refresh`. */
-  @Column({ name: 'refresh_token_enc', type: 'bytea' })
-  refreshTokenEnc!: Buffer;
+  /** AAD `oauth:<resourceType>:<resourceId>:refresh`. Null only for a Private Integration token. */
+  @Column({ name: 'refresh_token_enc', type: 'bytea', nullable: true })
+  refreshTokenEnc!: Buffer | null;
+
+  /** A Private Integration token never refreshes: a 401 means it was rotated or revoked. */
+  @Column({ name: 'token_kind', type: 'varchar', length: 24, default: 'oauth' })
+  tokenKind!: TokenKind;
 
   /** When the access token stops working, as computed from `expires_in` at issue time. */
   @Column({ name: 'expires_at', type: 'timestamptz' })

@@ -8,10 +8,12 @@ import { MIGRATIONS } from './index';
 const TABLES = [
   'api_keys',
   'auth_state',
+  'ghl_contacts',
   'installations',
   'message_mappings',
   'oauth_tokens',
   'processed_messages',
+  'rate_limit_buckets',
   'session_leases',
   'sessions',
   'webhook_receipts',
@@ -20,6 +22,7 @@ const TABLES = [
 
 const INDEXES = [
   'ix_api_keys_location_id',
+  'ix_ghl_contacts_contact_id',
   'ix_installations_company_id',
   'ix_oauth_tokens_expires_at',
   'ix_processed_messages_created_at',
@@ -32,10 +35,12 @@ const INDEXES = [
   'ix_workers_heartbeat_at',
   'pk_api_keys',
   'pk_auth_state',
+  'pk_ghl_contacts',
   'pk_installations',
   'pk_message_mappings',
   'pk_oauth_tokens',
   'pk_processed_messages',
+  'pk_rate_limit_buckets',
   'pk_session_leases',
   'pk_sessions',
   'pk_webhook_receipts',
