@@ -1,5 +1,5 @@
 import { eventually } from '@app/testing';
-import { WorkerCluster } from './worker-cluster';
+import { WorkerCluster } from '@app/testing/worker-cluster';
 
 /**
  * Ownership across several worker processes: one owner per session at any instant, sessions survive

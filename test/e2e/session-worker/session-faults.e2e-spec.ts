@@ -1,4 +1,4 @@
-import { WorkerCluster } from './worker-cluster';
+import { WorkerCluster } from '@app/testing/worker-cluster';
 
 /**
  * Each WhatsApp disconnect code, injected by the sandbox into a live session, leads to what the

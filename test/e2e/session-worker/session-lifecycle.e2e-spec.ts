@@ -1,6 +1,6 @@
 import { CommandError } from '@app/messaging';
 import { eventually } from '@app/testing';
-import { WorkerCluster } from './worker-cluster';
+import { WorkerCluster } from '@app/testing/worker-cluster';
 
 /**
  * The session worker end to end: built worker processes, real Baileys, the WhatsApp sandbox, real

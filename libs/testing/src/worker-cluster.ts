@@ -1,9 +1,11 @@
 import { type EventEnvelope, type EventType } from '@app/contracts';
 import { CommandBus, MessagingConnection } from '@app/messaging';
 import { createDataSource, runMigrations } from '@app/persistence';
-import { eventually, freePort, startNatsServer, type NatsServerHandle } from '@app/testing';
-import { AppProcess } from '@app/testing/app-process';
-import { createTestDatabase, type TestDatabase } from '@app/testing/postgres';
+import { eventually } from './eventually';
+import { freePort } from './free-port';
+import { startNatsServer, type NatsServerHandle } from './nats-server';
+import { AppProcess } from './app-process';
+import { createTestDatabase, type TestDatabase } from './postgres';
 import { SandboxProcess } from '@app/wa-sandbox-client/sandbox.process';
 import { builtPaths } from '@app/wa-sandbox-client/repo-paths';
 import type { Subscription } from 'nats';
