@@ -3,11 +3,15 @@
  * with a ramp, exchanges one text each way per session, then drops every connection at once and
  * measures the reconnect storm.
  *
- *   npm run bench:wa-sandbox -- --sessions 300 [--workers 4] [--ramp-ms 200] [--concurrency 20]
+ *   npm run bench:wa-sandbox -- --sessions 300 [--workers 4] [--ramp-ms 400] [--concurrency 20]
  *
  * Prints pairings/s, p50/p95 time from `connect` to `open` (QR, scan, pair-success, 515, login, prekey
  * upload, history sync), CPU-seconds per pairing (driver processes + sandbox), the sandbox's RSS, and
  * how long the storm took until every session was open again.
+ *
+ * A pairing costs about 0.4 CPU-seconds (mostly Baileys generating and uploading 812 prekeys), so a
+ * 2-core machine sustains roughly 2.5-4 pairings/s; a faster ramp only builds a backlog (and, past
+ * Baileys' 35 s keep-alive window, 408s), which is why the default ramp is 400 ms.
  */
 import { cpus, loadavg } from 'node:os';
 import {
@@ -30,6 +34,8 @@ interface SessionState {
   name: string;
   phone: string;
   driver: BaileysDriver;
+  qrMs?: number;
+  pairedMs?: number;
   openMs?: number;
   failure?: string;
   opens: number;
@@ -40,7 +46,7 @@ interface SessionState {
 const CONTACT = '15579999999';
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { sessions: 100, workers: 4, rampMs: 200, concurrency: 20 };
+  const options: Options = { sessions: 100, workers: 4, rampMs: 400, concurrency: 20 };
   const names: Record<string, keyof Options> = {
     sessions: 'sessions',
     workers: 'workers',
@@ -114,9 +120,23 @@ async function main(): Promise<void> {
   }));
   const byName = new Map(sessions.map((s) => [s.name, s]));
   const onEvent = (event: DriverEvent) => {
-    if (event.type !== 'connection' && event.type !== 'message') return;
+    if (
+      event.type !== 'connection' &&
+      event.type !== 'message' &&
+      event.type !== 'qr' &&
+      event.type !== 'paired'
+    )
+      return;
     const state = byName.get(event.session);
     if (!state) return;
+    if (event.type === 'qr') {
+      state.qrMs ??= event.sinceStartMs;
+      return;
+    }
+    if (event.type === 'paired') {
+      state.pairedMs ??= event.sinceStartMs;
+      return;
+    }
     if (event.type === 'message') {
       if (event.text === `ping ${state.name}`) state.pingReceived = true;
       return;
@@ -166,6 +186,9 @@ async function main(): Promise<void> {
     const clientPairCpu = client1.cpu - client0.cpu;
     const sandboxPairCpu = sandboxCpu(sandbox1) - sandboxCpu(sandbox0);
     const openTimes = opened.map((s) => s.openMs ?? 0);
+    const qrTimes = opened.map((s) => s.qrMs ?? 0);
+    const scanTimes = opened.map((s) => (s.pairedMs ?? 0) - (s.qrMs ?? 0));
+    const loginTimes = opened.map((s) => (s.openMs ?? 0) - (s.pairedMs ?? 0));
     const failures = sessions.filter((s) => s.failure && s.openMs === undefined);
 
     // ---------------------------------------------------------------- one text each way
@@ -215,6 +238,8 @@ async function main(): Promise<void> {
     const lines = [
       `pairing    ${opened.length}/${options.sessions} open in ${seconds(pairWall)} s = ${(opened.length / (pairWall / 1000)).toFixed(2)} pairings/s` +
         ` | connect→open p50 ${percentile(openTimes, 50)} ms, p95 ${percentile(openTimes, 95)} ms`,
+      `           of which connect→QR p50 ${percentile(qrTimes, 50)} ms, QR→paired ${percentile(scanTimes, 50)} ms,` +
+        ` paired→open (515, login, prekeys, history) ${percentile(loginTimes, 50)} ms`,
       `           CPU ${perPairing.toFixed(3)} s per pairing (drivers ${(clientPairCpu / Math.max(opened.length, 1)).toFixed(3)} s,` +
         ` sandbox ${(sandboxPairCpu / Math.max(opened.length, 1)).toFixed(3)} s)` +
         (failures.length

@@ -210,7 +210,8 @@ export class MessagingService {
         },
         [node('enc', { v: '2', type }, ciphertext)],
       );
-      const [live] = this.registry.liveFor(device);
+      // A silenced connection would swallow the text; like an unacked stanza it waits for the next login.
+      const live = this.registry.liveFor(device).find((c) => !c.isMuted);
       if (live) {
         live.send(stanza);
         delivered.push(device.jid);

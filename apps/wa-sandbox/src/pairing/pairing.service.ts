@@ -12,6 +12,7 @@ import { LinkedDevice } from '../directory/linked-device';
 import {
   child,
   contentBuffer,
+  failure,
   iqResult,
   node,
   nowSeconds,
@@ -70,7 +71,7 @@ export class PairingService {
   /** A companion without credentials: hand it QR refs (Baileys shows one per `qrTimeout`). */
   startRegistration(connection: ClientConnection, payload: proto.ClientPayload): void {
     if (!payload.devicePairingData?.eIdent) {
-      connection.end(streamErrors.restart());
+      connection.end(failure(400));
       return;
     }
     connection.stage = 'registration';
