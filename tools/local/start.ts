@@ -24,23 +24,18 @@ const DATA_DIR = join(ROOT, '.data');
 interface LocalApp {
   name: string;
   entry: string;
+  /** Port of `/health/ready`. */
   port: number;
   env: Record<string, string>;
+  nodeArgs?: string[];
 }
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wa_bridge';
-
-const APPS: LocalApp[] = [
-  { name: 'api', entry: 'dist/apps/api/src/main.js', port: 3000, env: { HTTP_PORT: '3000' } },
-  {
-    name: 'session-worker',
-    entry: 'dist/apps/session-worker/src/main.js',
-    port: 3001,
-    env: { HTTP_PORT: '3001', INSTANCE_ID: 'worker-local-1' },
-  },
-  { name: 'sync', entry: 'dist/apps/sync/src/main.js', port: 3002, env: { HTTP_PORT: '3002' } },
-];
+const WA_WS_PORT = 8781;
+const WA_ADMIN_PORT = 8782;
+const GHL_PORT = 8090;
+const API_PORT = 3000;
 
 function say(message: string): void {
   process.stdout.write(`\x1b[1m[start]\x1b[0m ${message}\n`);
@@ -68,15 +63,6 @@ async function ensureService(
   process.exit(1);
 }
 
-function pipeLogs(name: string, child: ChildProcess): void {
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) =>
-      process.stdout.write(formatLogLine(name, line) + '\n'),
-    );
-  }
-}
-
 async function waitReady(app: LocalApp, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -89,6 +75,99 @@ async function waitReady(app: LocalApp, timeoutMs: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 250));
   }
   return false;
+}
+
+/** Children of this run, stopped together. */
+class Supervisor {
+  private readonly children = new Map<string, ChildProcess>();
+  private stopping = false;
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {
+    process.on('SIGINT', () => this.stopAll('SIGINT'));
+    process.on('SIGTERM', () => this.stopAll('SIGTERM'));
+  }
+
+  spawn(app: LocalApp, onLine?: (line: string) => void): ChildProcess {
+    if (!existsSync(join(ROOT, app.entry))) {
+      say(`${app.name}: ${app.entry} is missing; run npm run build`);
+      process.exit(1);
+    }
+    const child = spawn(process.execPath, [...(app.nodeArgs ?? []), app.entry], {
+      cwd: ROOT,
+      env: { ...this.env, ...app.env },
+    });
+    this.children.set(app.name, child);
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        onLine?.(line);
+        process.stdout.write(formatLogLine(app.name, line) + '\n');
+      });
+    }
+    child.on('exit', (code, signal) => {
+      this.children.delete(app.name);
+      if (!this.stopping) {
+        say(`${app.name} exited (${signal ?? code}); stopping the rest`);
+        this.stopAll('SIGTERM');
+      }
+      if (this.children.size === 0) process.exit(this.stopping ? 0 : 1);
+    });
+    return child;
+  }
+
+  stopAll(signal: NodeJS.Signals): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    say(`${signal}: stopping every app gracefully`);
+    for (const child of this.children.values()) child.kill('SIGTERM');
+  }
+}
+
+/** Starts the WhatsApp sandbox and returns what Baileys needs to trust and reach it. */
+function startWaSandbox(supervisor: Supervisor): Promise<{ wsUrl: string; rootPublicKey: string }> {
+  return new Promise((resolvePromise) => {
+    const app: LocalApp = {
+      name: 'wa-sandbox',
+      entry: 'dist/apps/wa-sandbox/src/main.js',
+      port: WA_ADMIN_PORT,
+      env: {
+        WA_SANDBOX_WS_PORT: String(WA_WS_PORT),
+        WA_SANDBOX_ADMIN_PORT: String(WA_ADMIN_PORT),
+        LOG_LEVEL: 'warn',
+      },
+    };
+    supervisor.spawn(app, (line) => {
+      try {
+        const parsed = JSON.parse(line) as { event?: string; wsUrl?: string; rootPublicKey?: string };
+        if (parsed.event === 'listening' && parsed.wsUrl && parsed.rootPublicKey) {
+          resolvePromise({ wsUrl: parsed.wsUrl, rootPublicKey: parsed.rootPublicKey });
+        }
+      } catch {
+        // a plain log line
+      }
+    });
+  });
+}
+
+/** Starts the GHL sandbox with a demo location and returns its webhook signing keys. */
+async function startGhlSandbox(
+  supervisor: Supervisor,
+): Promise<{ ed25519PublicKeyPem: string; rsaPublicKeyPem: string }> {
+  const app: LocalApp = {
+    name: 'ghl-sandbox',
+    entry: 'dist/apps/ghl-sandbox/src/main.js',
+    port: GHL_PORT,
+    env: {
+      PORT: String(GHL_PORT),
+      SEED_DEMO: 'true',
+      PROVIDER_DELIVERY_URL: `http://127.0.0.1:${API_PORT}/webhooks/ghl/provider`,
+      WEBHOOK_URL: `http://127.0.0.1:${API_PORT}/webhooks/ghl`,
+      LOG_LEVEL: 'warn',
+    },
+  };
+  supervisor.spawn(app);
+  if (!(await waitReady(app, 30_000))) throw new Error('the GHL sandbox did not become ready');
+  const res = await fetch(`http://127.0.0.1:${GHL_PORT}/admin/keys`);
+  return (await res.json()) as { ed25519PublicKeyPem: string; rsaPublicKeyPem: string };
 }
 
 async function main(): Promise<void> {
@@ -116,40 +195,53 @@ async function main(): Promise<void> {
   });
   if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-  const children = new Map<string, ChildProcess>();
-  let stopping = false;
-  const stopAll = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: stopping every app gracefully`);
-    for (const child of children.values()) child.kill('SIGTERM');
-  };
-  process.on('SIGINT', () => stopAll('SIGINT'));
-  process.on('SIGTERM', () => stopAll('SIGTERM'));
+  const supervisor = new Supervisor(env);
+  say('starting the WhatsApp and GHL sandboxes (local stand-ins for WhatsApp and GoHighLevel)');
+  const wa = await startWaSandbox(supervisor);
+  const ghlKeys = await startGhlSandbox(supervisor);
 
-  for (const app of APPS) {
-    if (!existsSync(join(ROOT, app.entry))) {
-      say(`${app.name}: ${app.entry} is missing; run npm run build`);
-      process.exit(1);
-    }
-    const child = spawn(process.execPath, [app.entry], { cwd: ROOT, env: { ...env, ...app.env } });
-    children.set(app.name, child);
-    pipeLogs(app.name, child);
-    child.on('exit', (code, signal) => {
-      children.delete(app.name);
-      if (!stopping) {
-        say(`${app.name} exited (${signal ?? code}); stopping the rest`);
-        stopAll('SIGTERM');
-      }
-      if (children.size === 0) process.exit(stopping ? 0 : 1);
-    });
-  }
+  const apps: LocalApp[] = [
+    {
+      name: 'api',
+      entry: 'dist/apps/api/src/main.js',
+      port: API_PORT,
+      env: {
+        HTTP_PORT: String(API_PORT),
+        GHL_MARKETPLACE_URL: `http://127.0.0.1:${GHL_PORT}`,
+        GHL_WEBHOOK_PUBLIC_KEY_ED25519: ghlKeys.ed25519PublicKeyPem,
+        GHL_WEBHOOK_PUBLIC_KEY_RSA: ghlKeys.rsaPublicKeyPem,
+      },
+    },
+    {
+      name: 'session-worker',
+      entry: 'dist/apps/session-worker/src/main.js',
+      port: 3001,
+      // The sandbox signs with its own root key; this preload makes Baileys trust it (never in production).
+      nodeArgs: ['-r', './dist/libs/wa-sandbox-client/src/trust-preload.js'],
+      env: {
+        HTTP_PORT: '3001',
+        INSTANCE_ID: 'worker-local-1',
+        WA_WS_URL: wa.wsUrl,
+        WA_SANDBOX_ROOT_PUBKEY: wa.rootPublicKey,
+      },
+    },
+    {
+      name: 'sync',
+      entry: 'dist/apps/sync/src/main.js',
+      port: 3002,
+      env: { HTTP_PORT: '3002', GHL_API_BASE_URL: `http://127.0.0.1:${GHL_PORT}` },
+    },
+  ];
+  for (const app of apps) supervisor.spawn(app);
 
-  const ready = await Promise.all(APPS.map(async (app) => [app, await waitReady(app, 60_000)] as const));
+  const ready = await Promise.all(apps.map(async (app) => [app, await waitReady(app, 60_000)] as const));
   for (const [app, ok] of ready) {
     say(`${app.name.padEnd(15)} ${ok ? 'ready' : 'NOT READY'}  http://127.0.0.1:${app.port}/health/ready`);
   }
-  if (ready.every(([, ok]) => ok)) say('all apps are up. Ctrl-C stops them.');
+  if (!ready.every(([, ok]) => ok)) return;
+  say(`WhatsApp sandbox admin: http://127.0.0.1:${WA_ADMIN_PORT} (token wa-sandbox-dev-token)`);
+  say(`GHL sandbox: http://127.0.0.1:${GHL_PORT} (admin token sandbox-admin-token)`);
+  say('all apps are up. Ctrl-C stops them.');
 }
 
 main().catch((error: unknown) => {
