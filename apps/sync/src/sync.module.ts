@@ -1,7 +1,27 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule } from '@app/core';
 import type { SyncConfig } from '@app/config';
+import { SecretBox } from '@app/persistence';
 import type { Logger } from 'pino';
+import { ContactCacheRepository } from './contacts/contact-cache.repository';
+import { GhlContactResolver } from './contacts/ghl-contact.resolver';
+import { SyncConsumers } from './consumers/sync-consumers.service';
+import { SyncResults } from './consumers/sync-results';
+import { Sql } from './db/sql';
+import { GhlApiClient } from './ghl/ghl-api.client';
+import { ProcessedMessageRepository } from './idempotency/processed-message.repository';
+import { GhlMessageWriter } from './inbound/ghl-message.writer';
+import { InboundMessageHandler } from './inbound/inbound-message.handler';
+import { ExchangeCodeHandler } from './oauth/exchange-code.handler';
+import { GhlOutboundHandler } from './outbound/ghl-outbound.handler';
+import { MessageStatusHandler } from './outbound/message-status.handler';
+import { PhoneOutboundHandler } from './outbound/phone-outbound.handler';
+import { GhlRateLimiter } from './rate-limit/ghl-rate-limiter.service';
+import { RateLimitRepository } from './rate-limit/rate-limit.repository';
+import { GhlGateway } from './tokens/ghl-gateway.service';
+import { GhlTokenService } from './tokens/ghl-token.service';
+import { InstallationRepository, SYNC_SECRET_BOX, TokenRepository } from './tokens/token.repository';
+import { SYNC_CONFIG, SYNC_LOGGER } from './sync.tokens';
 
 /** Consumes WhatsApp events and writes them to GHL; the only app that calls GHL. */
 @Module({})
@@ -10,6 +30,41 @@ export class SyncModule {
     return {
       module: SyncModule,
       imports: [CoreModule.forRoot({ app: 'sync', config, logger })],
+      providers: [
+        { provide: SYNC_CONFIG, useValue: config },
+        { provide: SYNC_LOGGER, useValue: logger },
+        { provide: SYNC_SECRET_BOX, useFactory: () => SecretBox.fromBase64(config.ENCRYPTION_KEY) },
+        {
+          provide: GhlApiClient,
+          // The limiter learns GHL's view of each bucket from every answer.
+          useFactory: (limiter: GhlRateLimiter) =>
+            new GhlApiClient({
+              baseUrl: config.GHL_API_BASE_URL,
+              timeoutMs: config.GHL_REQUEST_TIMEOUT,
+              maxSockets: Math.max(64, config.SYNC_CONCURRENCY * 2),
+              onRateLimit: (key, headers) => limiter.observe(key, headers),
+            }),
+          inject: [GhlRateLimiter],
+        },
+        Sql,
+        TokenRepository,
+        InstallationRepository,
+        RateLimitRepository,
+        GhlRateLimiter,
+        GhlTokenService,
+        GhlGateway,
+        ProcessedMessageRepository,
+        ContactCacheRepository,
+        GhlContactResolver,
+        SyncResults,
+        GhlMessageWriter,
+        InboundMessageHandler,
+        PhoneOutboundHandler,
+        MessageStatusHandler,
+        GhlOutboundHandler,
+        ExchangeCodeHandler,
+        SyncConsumers,
+      ],
     };
   }
 }

@@ -1,0 +1,226 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { SyncConfig } from '@app/config';
+import { TransientError } from '@app/messaging';
+import type { Logger } from 'pino';
+import { ghlMetrics } from '../ghl/ghl.metrics';
+import type { RateLimitHeaders } from '../ghl/rate-limit-headers';
+import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
+import {
+  batchSize,
+  LOCAL_BATCH_TTL_MS,
+  missingStamps,
+  waitAfterRefusal,
+  withJitter,
+  type ReservationState,
+} from './rate-limit.policy';
+import { RateLimitRepository, type BucketDefaults } from './rate-limit.repository';
+
+/**
+ * The limiter said "not now": the GHL call was not made. A TransientError, so the consumer naks the
+ * event with this delay and goes on with other locations' events.
+ */
+export class RateLimitWaitError extends TransientError {
+  constructor(
+    readonly resourceKey: string,
+    waitMs: number,
+    readonly reason: 'blocked' | 'window' | 'daily',
+  ) {
+    super(`GHL rate limit for ${resourceKey} (${reason}): retry in ${waitMs} ms`, { retryAfterMs: waitMs });
+  }
+}
+
+interface LocalBucket {
+  /** Slots reserved in the shared log and not used yet. */
+  tokens: number;
+  /** Local clock; unused slots lapse then. */
+  expiresAt: number;
+  /** Local clock; after a 429 or a refusal nothing is asked of the database before this. */
+  waitUntil: number;
+  waitReason: 'blocked' | 'window' | 'daily';
+  /** Callers waiting for the reservation in flight. */
+  waiting: number;
+  reserving: Promise<ReservationState> | undefined;
+  /** Live entries in the shared log after our last reservation (for the header check). */
+  lastLiveCount: number;
+  limits: BucketDefaults | undefined;
+  correcting: boolean;
+}
+
+/**
+ * GHL's per-location limit, shared by all sync replicas through `rate_limit_buckets`: a call goes only
+ * with a slot of the location's sliding window. Each replica reserves small batches (a few database
+ * round trips per second per busy location), never waits inside a handler (a refusal is a
+ * `RateLimitWaitError` with the time until the next slot), and corrects itself from GHL's
+ * `X-RateLimit-*` headers and 429s. Off (`GHL_RATE_LIMIT_ENABLED=false`) it allows everything.
+ */
+@Injectable()
+export class GhlRateLimiter {
+  private readonly buckets = new Map<string, LocalBucket>();
+  private readonly enabled: boolean;
+  private readonly defaults: BucketDefaults;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly repository: RateLimitRepository,
+    @Inject(SYNC_CONFIG) config: SyncConfig,
+    @Inject(SYNC_LOGGER) logger: Logger,
+  ) {
+    this.enabled = config.GHL_RATE_LIMIT_ENABLED;
+    this.defaults = {
+      max: config.GHL_RATE_LIMIT_PER_10S,
+      // GHL's documented window; its headers replace it when they say otherwise.
+      intervalMs: 10_000,
+      dailyLimit: config.GHL_DAILY_LIMIT,
+    };
+    this.logger = logger.child({ component: 'ghl-rate-limiter' });
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /** Takes one slot for `resourceKey` (e.g. `location:<id>`), or throws `RateLimitWaitError`. */
+  async acquire(resourceKey: string): Promise<void> {
+    if (!this.enabled) return;
+    const bucket = this.bucket(resourceKey);
+    // A few rounds at most: a reservation shared by more callers than it granted is retried once.
+    for (let round = 0; round < 3; round++) {
+      const now = Date.now();
+      if (bucket.tokens > 0 && now < bucket.expiresAt) {
+        bucket.tokens -= 1;
+        return;
+      }
+      if (now < bucket.waitUntil) throw this.refuse(resourceKey, bucket, bucket.waitUntil - now);
+      bucket.waiting += 1;
+      let state: ReservationState;
+      try {
+        bucket.reserving ??= this.reserve(resourceKey, bucket).finally(() => {
+          bucket.reserving = undefined;
+        });
+        state = await bucket.reserving;
+      } finally {
+        bucket.waiting -= 1;
+      }
+      if (bucket.tokens > 0 && Date.now() < bucket.expiresAt) {
+        bucket.tokens -= 1;
+        return;
+      }
+      if (state.granted === 0) throw this.refuse(resourceKey, bucket, bucket.waitUntil - Date.now());
+    }
+    // Others took every slot of the rounds above: the window is as good as full.
+    throw this.refuse(resourceKey, bucket, LOCAL_BATCH_TTL_MS);
+  }
+
+  /** Every GHL answer's headers: adopt GHL's limits, and slow down if GHL counts more than we do. */
+  observe(resourceKey: string, headers: RateLimitHeaders): void {
+    if (!this.enabled) return;
+    const bucket = this.bucket(resourceKey);
+    const limits = bucket.limits;
+    const changed =
+      limits !== undefined &&
+      ((headers.max !== null && headers.max > 0 && headers.max !== limits.max) ||
+        (headers.intervalMs !== null && headers.intervalMs > 0 && headers.intervalMs !== limits.intervalMs) ||
+        (headers.dailyLimit !== null && headers.dailyLimit > 0 && headers.dailyLimit !== limits.dailyLimit));
+    const max = headers.max ?? limits?.max ?? this.defaults.max;
+    // Our last view of the log can only overstate what GHL counts (reserved slots not used yet), so a
+    // GHL count above it is worth a look in the database; below it is normal.
+    const behind =
+      headers.remaining !== null && missingStamps(max, headers.remaining, bucket.lastLiveCount) > 0;
+    if ((!changed && !behind) || bucket.correcting) return;
+    bucket.correcting = true;
+    void this.correct(resourceKey, bucket, headers, changed, behind).finally(() => {
+      bucket.correcting = false;
+    });
+  }
+
+  /** GHL answered 429: nothing for this resource until `retryAfterMs` has passed, on every replica. */
+  async penalize(resourceKey: string, retryAfterMs: number): Promise<void> {
+    if (!this.enabled) return;
+    const bucket = this.bucket(resourceKey);
+    bucket.tokens = 0;
+    bucket.waitUntil = Math.max(bucket.waitUntil, Date.now() + retryAfterMs);
+    bucket.waitReason = 'blocked';
+    ghlMetrics.limiterWaits.inc({ reason: 'ghl_429' });
+    this.logger.warn({ resourceKey, retryAfterMs }, 'GHL answered 429; pausing this resource');
+    await this.repository.block(resourceKey, retryAfterMs);
+  }
+
+  /** Unused slots, for tests and diagnostics. */
+  localTokens(resourceKey: string): number {
+    return this.buckets.get(resourceKey)?.tokens ?? 0;
+  }
+
+  private async reserve(resourceKey: string, bucket: LocalBucket): Promise<ReservationState> {
+    const max = bucket.limits?.max ?? this.defaults.max;
+    const state = await this.repository.reserve(resourceKey, batchSize(bucket.waiting, max), this.defaults);
+    const now = Date.now();
+    bucket.limits = { max: state.max, intervalMs: state.intervalMs, dailyLimit: state.dailyLimit };
+    bucket.lastLiveCount = state.liveCount;
+    bucket.tokens = state.granted;
+    bucket.expiresAt = now + LOCAL_BATCH_TTL_MS;
+    if (state.granted === 0) {
+      const refusal = waitAfterRefusal(state);
+      bucket.waitUntil = now + refusal.waitMs;
+      bucket.waitReason = refusal.reason;
+    }
+    return state;
+  }
+
+  private refuse(resourceKey: string, bucket: LocalBucket, waitMs: number): RateLimitWaitError {
+    ghlMetrics.limiterWaits.inc({ reason: bucket.waitReason });
+    const interval = bucket.limits?.intervalMs ?? this.defaults.intervalMs;
+    return new RateLimitWaitError(resourceKey, withJitter(Math.max(1, waitMs), interval), bucket.waitReason);
+  }
+
+  private async correct(
+    resourceKey: string,
+    bucket: LocalBucket,
+    headers: RateLimitHeaders,
+    limitsChanged: boolean,
+    behind: boolean,
+  ): Promise<void> {
+    try {
+      if (limitsChanged) {
+        const limits = {
+          max: headers.max && headers.max > 0 ? headers.max : undefined,
+          intervalMs: headers.intervalMs && headers.intervalMs > 0 ? headers.intervalMs : undefined,
+          dailyLimit: headers.dailyLimit && headers.dailyLimit > 0 ? headers.dailyLimit : undefined,
+        };
+        this.logger.info({ resourceKey, limits }, 'GHL rate limits differ from ours; adopting them');
+        await this.repository.adjustLimits(resourceKey, limits);
+        bucket.limits = {
+          max: limits.max ?? bucket.limits?.max ?? this.defaults.max,
+          intervalMs: limits.intervalMs ?? bucket.limits?.intervalMs ?? this.defaults.intervalMs,
+          dailyLimit: limits.dailyLimit ?? bucket.limits?.dailyLimit ?? this.defaults.dailyLimit,
+        };
+      }
+      if (behind) {
+        await this.repository.correct(resourceKey, {
+          remaining: headers.remaining,
+          dailyRemaining: headers.dailyRemaining,
+        });
+      }
+    } catch (err) {
+      this.logger.warn({ err, resourceKey }, 'could not correct the rate-limit bucket from GHL headers');
+    }
+  }
+
+  private bucket(resourceKey: string): LocalBucket {
+    let bucket = this.buckets.get(resourceKey);
+    if (!bucket) {
+      bucket = {
+        tokens: 0,
+        expiresAt: 0,
+        waitUntil: 0,
+        waitReason: 'window',
+        waiting: 0,
+        reserving: undefined,
+        lastLiveCount: 0,
+        limits: undefined,
+        correcting: false,
+      };
+      this.buckets.set(resourceKey, bucket);
+    }
+    return bucket;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The arithmetic of the shared GHL limiter, kept pure so it can be tested without a database.
+ *
+ * GHL counts requests per app and location in a sliding window (100 per 10 s, GHL-CONTRACT §7). A
+ * token bucket cannot promise "never a 429" against a sliding window (it allows a full bucket plus the
+ * refill inside one window), so the shared state is the window's log of request times, and a request
+ * may go only while the log holds fewer than `max` live entries.
+ */
+
+/**
+ * A replica reserves a few slots at once (fewer database round trips) and must use them within this
+ * long, or they lapse unused.
+ */
+export const LOCAL_BATCH_TTL_MS = 200;
+
+/**
+ * Reserved slots are stamped this far in the future. GHL stamps a request when it arrives; ours are
+ * taken up to LOCAL_BATCH_TTL_MS before sending, and network latency varies by up to ~200 ms. Stamping
+ * late keeps our window from freeing a slot before GHL's does; it costs ~4 % of a 10 s window.
+ */
+export const STAMP_AHEAD_MS = LOCAL_BATCH_TTL_MS + 200;
+
+/** How many slots one reservation asks for: what is waiting locally, at most 5 % of the window. */
+export function batchSize(waiting: number, max: number): number {
+  const cap = Math.max(1, Math.min(10, Math.ceil(max / 20)));
+  return Math.max(1, Math.min(cap, waiting));
+}
+
+/** Milliseconds from `nowMs` to the next UTC midnight, when the daily budget starts over. */
+export function msUntilUtcMidnight(nowMs: number): number {
+  const next = new Date(nowMs);
+  next.setUTCHours(24, 0, 0, 0);
+  return next.getTime() - nowMs;
+}
+
+/** `YYYY-MM-DD` (UTC) of an epoch millisecond. */
+export function utcDay(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 10);
+}
+
+export interface ReservationState {
+  granted: number;
+  nowMs: number;
+  /** Oldest request time still in the window (before this grant), null when the window was empty. */
+  oldestMs: number | null;
+  liveCount: number;
+  max: number;
+  intervalMs: number;
+  dailyLimit: number;
+  dayCount: number;
+  blockedUntilMs: number | null;
+}
+
+/** When nothing was granted: how long until a slot can be, by the reason it was refused. */
+export function waitAfterRefusal(state: ReservationState): {
+  waitMs: number;
+  reason: 'blocked' | 'window' | 'daily';
+} {
+  if (state.blockedUntilMs !== null && state.blockedUntilMs > state.nowMs) {
+    return { waitMs: Math.ceil(state.blockedUntilMs - state.nowMs), reason: 'blocked' };
+  }
+  if (state.dayCount >= state.dailyLimit) return { waitMs: msUntilUtcMidnight(state.nowMs), reason: 'daily' };
+  const oldest = state.oldestMs ?? state.nowMs;
+  return { waitMs: Math.max(1, Math.ceil(oldest + state.intervalMs - state.nowMs) + 1), reason: 'window' };
+}
+
+/**
+ * Spreads retries of events that all waited for the same slot, so they come back over a short span
+ * instead of at one instant (where all but the first few would be refused again).
+ */
+export function withJitter(waitMs: number, intervalMs: number, random: () => number = Math.random): number {
+  const spread = Math.min(1_000, Math.max(50, intervalMs / 10));
+  return Math.round(waitMs + random() * spread);
+}
+
+/**
+ * How many slots GHL's answer says are used beyond what our log holds: GHL's `X-RateLimit-Remaining`
+ * is the truth (another client of the same app and location, or a clock we misjudged).
+ */
+export function missingStamps(max: number, ghlRemaining: number, liveCount: number): number {
+  return Math.max(0, max - ghlRemaining - liveCount);
+}
