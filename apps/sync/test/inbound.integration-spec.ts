@@ -1,3 +1,4 @@
+import type { EventEnvelope } from '@app/contracts';
 import { eventually } from '@app/testing';
 import { inboundText, newPhone, startSyncTestKit, uniqueId, type SyncTestKit } from './sync-test-kit';
 
@@ -112,7 +113,7 @@ describe('sync: WhatsApp messages into GHL', () => {
     );
     await eventually(() => expect(kit.results(first.id)).toHaveLength(1), { timeoutMs: 10_000 });
     const before = await kit.admin.counts(location.id);
-    const later = [];
+    const later: EventEnvelope<'message.inbound'>[] = [];
     for (const text of ['two', 'three', 'four']) {
       later.push(
         await kit.publish('message.inbound', location.id, inboundText(phone, text, { pushName: 'Ann' })),
