@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { loadConfig, apiConfigSchema } from '@app/config';
 import { bootstrapNestApp, createLogger } from '@app/observability';
 import { ApiModule } from './api.module';
+import { configureHttpEdge } from './http/http-edge';
 
 async function main(): Promise<void> {
   const config = loadConfig(apiConfigSchema);
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
     module: ApiModule.forRoot(config, logger),
     logger,
     port: config.HTTP_PORT,
+    configure: (app) => configureHttpEdge(app, config),
   });
 }
 

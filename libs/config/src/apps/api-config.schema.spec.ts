@@ -2,7 +2,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ConfigError } from '../config.error';
 import { DEV_SECRETS } from '../dev-defaults';
 import { parseEnv } from '../parse-env';
-import { API_ENV_VARS, API_REQUIRED_IN_PRODUCTION, apiConfigSchema } from './api-config.schema';
+import {
+  API_ENV_VARS,
+  API_REQUIRED_IN_PRODUCTION,
+  apiConfigSchema,
+  DEFAULT_GHL_OAUTH_SCOPES,
+} from './api-config.schema';
 
 const spki = (type: 'ed25519' | 'rsa') =>
   String(
@@ -49,6 +54,14 @@ describe('apiConfigSchema', () => {
       GHL_CLIENT_SECRET: DEV_SECRETS.GHL_CLIENT_SECRET,
       EVENTS_MAX_AGE: 7 * 86_400_000,
       DLQ_MAX_AGE: 30 * 86_400_000,
+      GHL_OAUTH_SCOPES: DEFAULT_GHL_OAUTH_SCOPES,
+      GHL_PROVIDER_SIGNATURE: 'required',
+      WEBHOOK_MAX_AGE: 5 * 60_000,
+      GHL_WHITELABEL_ORIGINS: [],
+      DASHBOARD_SESSION_TTL: 15 * 60_000,
+      API_RATE_LIMIT_PER_SECOND: 20,
+      API_RATE_LIMIT_BURST: 60,
+      HTTP_TRUST_PROXY_HOPS: 0,
     });
     expect(config.GHL_WEBHOOK_PUBLIC_KEY_ED25519).toBeUndefined();
     expect(config.GHL_WEBHOOK_PUBLIC_KEY_RSA).toBeUndefined();
@@ -131,5 +144,38 @@ describe('apiConfigSchema', () => {
       delete env[name];
       expect(messageOf(env)).toContain(`${name}: is required in production`);
     }
+  });
+
+  it('reads white-label origins, normalised, and refuses paths, other schemes and bare hosts', () => {
+    const config = parseEnv(apiConfigSchema, {
+      GHL_WHITELABEL_ORIGINS: 'https://App.MyAgency.com, https://*.agency.io,http://localhost:5173',
+    });
+    expect(config.GHL_WHITELABEL_ORIGINS).toEqual([
+      'https://app.myagency.com',
+      'https://*.agency.io',
+      'http://localhost:5173',
+    ]);
+    for (const bad of ['https://app.x.com/path', 'http://app.x.com', 'app.x.com', 'https://*']) {
+      expect(messageOf({ GHL_WHITELABEL_ORIGINS: bad })).toContain('GHL_WHITELABEL_ORIGINS: must be');
+    }
+  });
+
+  it('normalises OAuth scopes to the space-separated form and checks the other api knobs', () => {
+    expect(parseEnv(apiConfigSchema, { GHL_OAUTH_SCOPES: 'a.readonly,b/c.write  d' }).GHL_OAUTH_SCOPES).toBe(
+      'a.readonly b/c.write d',
+    );
+    expect(
+      messageOf({
+        GHL_OAUTH_SCOPES: ' , ',
+        GHL_PROVIDER_SIGNATURE: 'never',
+        WEBHOOK_MAX_AGE: '300',
+        API_RATE_LIMIT_PER_SECOND: '0',
+      }),
+    ).toBe(
+      'Invalid environment: GHL_OAUTH_SCOPES: must be GHL scopes separated by spaces or commas; ' +
+        'GHL_PROVIDER_SIGNATURE: must be one of required|optional; ' +
+        'WEBHOOK_MAX_AGE: must be a duration such as 12h, 7d or 30d; ' +
+        'API_RATE_LIMIT_PER_SECOND: must be an integer from 1 to 1000000',
+    );
   });
 });
