@@ -2,9 +2,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { repoRoot } from '@app/wa-sandbox-client/repo-paths';
 import { eventually } from './eventually';
 
-const REPO_ROOT = resolve(__dirname, '../../..');
+// The nearest package.json, not a fixed `../../..`: this file also runs from dist/ (the benchmarks).
+const REPO_ROOT = repoRoot(__dirname);
 const LINES_KEPT = 2_000;
 
 export interface AppProcessOptions {

@@ -1,3 +1,4 @@
+import { sessionWorkerConfigSchema, parseEnv } from '@app/config';
 import { type EventEnvelope, type EventType } from '@app/contracts';
 import { CommandBus, MessagingConnection } from '@app/messaging';
 import { createDataSource, runMigrations } from '@app/persistence';
@@ -24,6 +25,61 @@ export const FAST_WORKER_ENV = {
 };
 
 /**
+ * The worker's own defaults (what production runs unless told otherwise), read from its config schema
+ * so they cannot drift: for benchmarks that must measure with real lease and placement timings.
+ */
+export function productionWorkerEnv(): Record<string, string> {
+  const defaults = parseEnv(sessionWorkerConfigSchema, {});
+  return {
+    LEASE_TTL_MS: String(defaults.LEASE_TTL_MS),
+    LEASE_RENEW_MS: String(defaults.LEASE_RENEW_MS),
+    PLACEMENT_INTERVAL_MS: String(defaults.PLACEMENT_INTERVAL_MS),
+    CONNECT_RAMP_PER_SEC: String(defaults.CONNECT_RAMP_PER_SEC),
+    SHUTDOWN_HANDOFF_MS: String(defaults.SHUTDOWN_HANDOFF_MS),
+    WA_KEEPALIVE_MS: String(defaults.WA_KEEPALIVE_MS),
+    MAX_SESSIONS: String(defaults.MAX_SESSIONS),
+    QR_MAX_REFS: String(defaults.QR_MAX_REFS),
+    LOG_LEVEL: 'info',
+  };
+}
+
+export interface WorkerClusterOptions {
+  /** Environment every worker starts with (default `FAST_WORKER_ENV`); `startWorker`'s env goes on top. */
+  workerEnv?: Record<string, string>;
+  /** Prefix of the throwaway database's name; it must contain `test`. */
+  databasePrefix?: string;
+}
+
+/** Called for every event the cluster sees, with the local time it arrived. */
+export type ClusterEventListener = (event: EventEnvelope, receivedAt: number) => void;
+
+/** Who a scanned QR's session links as: the simulated phone that "scans" it. */
+export interface ScanIdentity {
+  phone: string;
+  name?: string;
+}
+
+/** Counts of an `autoScan`, and the switch that ends it. */
+export interface AutoScanHandle {
+  /** Scans the sandbox accepted (each links a device). */
+  readonly scanned: number;
+  /** Scans the sandbox refused (a QR rotated or its socket closed first); the next QR is scanned instead. */
+  readonly failed: number;
+  readonly lastError: string | undefined;
+  stop(): void;
+}
+
+/** One row of the api-visible session projection. */
+export interface SessionRow {
+  location_id: string;
+  state: string;
+  owner_worker_id: string | null;
+  desired_state: string;
+  state_epoch: string;
+  qr: string | null;
+}
+
+/**
  * Everything an end-to-end session test needs, for real: a private nats-server, a throwaway database
  * with the migrations applied, the WhatsApp sandbox process, and built session-worker processes that
  * trust the sandbox's root key. The test talks to the workers only as the api would: over NATS.
@@ -31,6 +87,8 @@ export const FAST_WORKER_ENV = {
 export class WorkerCluster {
   readonly workers = new Map<string, AppProcess>();
   readonly events: EventEnvelope[] = [];
+  private readonly listeners = new Set<ClusterEventListener>();
+  private workerEnv: Record<string, string> = FAST_WORKER_ENV;
   private sub?: Subscription;
 
   private constructor(
@@ -42,9 +100,12 @@ export class WorkerCluster {
     readonly commands: CommandBus,
   ) {}
 
-  static async start(sandboxEnv: NodeJS.ProcessEnv = {}): Promise<WorkerCluster> {
+  static async start(
+    sandboxEnv: NodeJS.ProcessEnv = {},
+    options: WorkerClusterOptions = {},
+  ): Promise<WorkerCluster> {
     const nats = await startNatsServer();
-    const db = await createTestDatabase('test_worker_e2e');
+    const db = await createTestDatabase(options.databasePrefix ?? 'test_worker_e2e');
     await runMigrations(db.url, () => undefined);
     const dataSource = await createDataSource(db.url).initialize();
     const sandbox = await SandboxProcess.start({ env: { LOG_LEVEL: 'warn', ...sandboxEnv } });
@@ -58,8 +119,14 @@ export class WorkerCluster {
       connection,
       new CommandBus(connection, logger),
     );
+    if (options.workerEnv) cluster.workerEnv = options.workerEnv;
     cluster.sub = connection.nc.subscribe('evt.>', {
-      callback: (_err, msg) => cluster.events.push(JSON.parse(msg.string()) as EventEnvelope),
+      callback: (_err, msg) => {
+        const receivedAt = Date.now();
+        const event = JSON.parse(msg.string()) as EventEnvelope;
+        cluster.events.push(event);
+        for (const listener of cluster.listeners) listener(event, receivedAt);
+      },
     });
     return cluster;
   }
@@ -87,7 +154,7 @@ export class WorkerCluster {
       app: 'session-worker',
       nodeArgs: ['-r', builtPaths.trustPreload()],
       env: {
-        ...FAST_WORKER_ENV,
+        ...this.workerEnv,
         NATS_URL: this.nats.url,
         DATABASE_URL: this.db.url,
         HTTP_PORT: String(port),
@@ -101,6 +168,85 @@ export class WorkerCluster {
     this.workers.set(id, worker);
     await worker.waitForLog((l) => l.msg === 'session-worker ready');
     return worker;
+  }
+
+  /** The OS process id of a running worker, e.g. to read its /proc figures. */
+  workerPid(id: string): number | undefined {
+    return this.workers.get(id)?.pid;
+  }
+
+  /** Signals a worker, waits for its exit (SIGKILL after `timeoutMs`) and forgets it. */
+  async stopWorker(id: string, signal: NodeJS.Signals = 'SIGTERM', timeoutMs?: number) {
+    const worker = this.workers.get(id);
+    if (!worker) throw new Error(`no worker ${id}`);
+    try {
+      return await worker.stop(signal, timeoutMs);
+    } finally {
+      this.workers.delete(id);
+    }
+  }
+
+  /** Calls `listener` for every later event, as it arrives; returns the unsubscribe function. */
+  onEvent(listener: ClusterEventListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /**
+   * Scans every QR that appears for a location `identityOf` knows, as soon as it appears, like a user
+   * holding the phone up to the screen. A QR that arrives while a scan of the same location is in flight
+   * waits, and is scanned only if that scan fails. Use it to link many sessions; a session that should
+   * never need a QR (already linked) must not be given an identity, or a rescan would go unnoticed.
+   */
+  autoScan(identityOf: (locationId: string) => ScanIdentity | undefined): AutoScanHandle {
+    const inFlight = new Set<string>();
+    const waiting = new Map<string, string>();
+    let stopped = false;
+    const counts = { scanned: 0, failed: 0, lastError: undefined as string | undefined };
+    const scan = (locationId: string, qr: string, identity: ScanIdentity): void => {
+      inFlight.add(locationId);
+      this.sandbox.admin
+        .scanQr({ qr, phone: identity.phone, name: identity.name ?? `Bench ${locationId}` })
+        .then(
+          () => {
+            counts.scanned += 1;
+            waiting.delete(locationId);
+          },
+          (error: unknown) => {
+            counts.failed += 1;
+            counts.lastError = error instanceof Error ? error.message : String(error);
+          },
+        )
+        .finally(() => {
+          inFlight.delete(locationId);
+          const next = waiting.get(locationId);
+          waiting.delete(locationId);
+          if (next !== undefined && !stopped) scan(locationId, next, identity);
+        });
+    };
+    const unsubscribe = this.onEvent((event) => {
+      if (stopped || event.type !== 'session.qr') return;
+      const identity = identityOf(event.locationId);
+      if (!identity) return;
+      const { qr } = event.payload;
+      if (inFlight.has(event.locationId)) waiting.set(event.locationId, qr);
+      else scan(event.locationId, qr, identity);
+    });
+    return {
+      get scanned() {
+        return counts.scanned;
+      },
+      get failed() {
+        return counts.failed;
+      },
+      get lastError() {
+        return counts.lastError;
+      },
+      stop: () => {
+        stopped = true;
+        unsubscribe();
+      },
+    };
   }
 
   eventsOf<T extends EventType>(locationId: string, type: T): EventEnvelope<T>[] {
@@ -138,6 +284,14 @@ export class WorkerCluster {
     return rows[0];
   }
 
+  /** Every session's projection row, by location id, in one query. */
+  async sessionRows(): Promise<Map<string, SessionRow>> {
+    const rows = await this.dataSource.query<SessionRow[]>(
+      `SELECT location_id, state, owner_worker_id, desired_state, state_epoch, qr FROM sessions`,
+    );
+    return new Map(rows.map((row) => [row.location_id, row]));
+  }
+
   async waitForState(locationId: string, state: string, timeoutMs = 20_000) {
     return eventually(
       async () => {
@@ -150,7 +304,7 @@ export class WorkerCluster {
     );
   }
 
-  /** Starts a session, scans its first QR as `phone`, and waits until it is open. */
+  /** Starts a session, scans its first QR as `phone`, and waits until it is open and said so on the bus. */
   async link(locationId: string, phone: string, name = 'Alice'): Promise<void> {
     await this.install(locationId);
     const since = this.events.length;
@@ -167,6 +321,15 @@ export class WorkerCluster {
     );
     await this.sandbox.admin.scanQr({ qr, phone, name });
     await this.waitForState(locationId, 'open');
+    // The projection is written before the event is published: wait for the event too, so a caller
+    // counting `session.ready` events right after `link` sees this one.
+    await eventually(
+      () => {
+        if (!this.events.slice(since).some((e) => e.locationId === locationId && e.type === 'session.ready'))
+          throw new Error(`no session.ready for ${locationId} yet`);
+      },
+      { timeoutMs: 10_000, intervalMs: 25 },
+    );
   }
 
   async doubleConnections(): Promise<number> {
