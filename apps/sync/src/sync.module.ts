@@ -42,7 +42,7 @@ export class SyncModule {
               baseUrl: config.GHL_API_BASE_URL,
               timeoutMs: config.GHL_REQUEST_TIMEOUT,
               maxSockets: Math.max(64, config.SYNC_CONCURRENCY * 2),
-              onRateLimit: (key, headers) => limiter.observe(key, headers),
+              onRateLimit: (key, headers) => void limiter.observe(key, headers),
             }),
           inject: [GhlRateLimiter],
         },

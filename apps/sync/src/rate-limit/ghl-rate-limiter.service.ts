@@ -7,10 +7,10 @@ import type { RateLimitHeaders } from '../ghl/rate-limit-headers';
 import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
 import {
   batchSize,
-  LOCAL_BATCH_TTL_MS,
+  batchTtlMs,
   missingStamps,
+  retrySlot,
   waitAfterRefusal,
-  withJitter,
   type ReservationState,
 } from './rate-limit.policy';
 import { RateLimitRepository, type BucketDefaults } from './rate-limit.repository';
@@ -36,6 +36,8 @@ interface LocalBucket {
   expiresAt: number;
   /** Local clock; after a 429 or a refusal nothing is asked of the database before this. */
   waitUntil: number;
+  /** Local clock; the latest retry time handed to a refused caller (see `retrySlot`). */
+  lastAssignedAt: number;
   waitReason: 'blocked' | 'window' | 'daily';
   /** Callers waiting for the reservation in flight. */
   waiting: number;
@@ -43,7 +45,8 @@ interface LocalBucket {
   /** Live entries in the shared log after our last reservation (for the header check). */
   lastLiveCount: number;
   limits: BucketDefaults | undefined;
-  correcting: boolean;
+  /** The header correction in flight, one at a time per bucket. */
+  correcting: Promise<void> | undefined;
 }
 
 /**
@@ -108,29 +111,36 @@ export class GhlRateLimiter {
       if (state.granted === 0) throw this.refuse(resourceKey, bucket, bucket.waitUntil - Date.now());
     }
     // Others took every slot of the rounds above: the window is as good as full.
-    throw this.refuse(resourceKey, bucket, LOCAL_BATCH_TTL_MS);
+    throw this.refuse(resourceKey, bucket, batchTtlMs(bucket.limits?.intervalMs ?? this.defaults.intervalMs));
   }
 
-  /** Every GHL answer's headers: adopt GHL's limits, and slow down if GHL counts more than we do. */
-  observe(resourceKey: string, headers: RateLimitHeaders): void {
-    if (!this.enabled) return;
+  /**
+   * Every GHL answer's headers: adopt GHL's limits, and slow down if GHL counts more than we do.
+   * Resolves when any correction is stored (callers on the request path do not wait for it).
+   */
+  observe(resourceKey: string, headers: RateLimitHeaders): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
     const bucket = this.bucket(resourceKey);
     const limits = bucket.limits;
     const changed =
-      limits !== undefined &&
-      ((headers.max !== null && headers.max > 0 && headers.max !== limits.max) ||
-        (headers.intervalMs !== null && headers.intervalMs > 0 && headers.intervalMs !== limits.intervalMs) ||
-        (headers.dailyLimit !== null && headers.dailyLimit > 0 && headers.dailyLimit !== limits.dailyLimit));
+      (headers.max !== null && headers.max > 0 && headers.max !== (limits?.max ?? this.defaults.max)) ||
+      (headers.intervalMs !== null &&
+        headers.intervalMs > 0 &&
+        headers.intervalMs !== (limits?.intervalMs ?? this.defaults.intervalMs)) ||
+      (headers.dailyLimit !== null &&
+        headers.dailyLimit > 0 &&
+        headers.dailyLimit !== (limits?.dailyLimit ?? this.defaults.dailyLimit));
     const max = headers.max ?? limits?.max ?? this.defaults.max;
     // Our last view of the log can only overstate what GHL counts (reserved slots not used yet), so a
     // GHL count above it is worth a look in the database; below it is normal.
     const behind =
       headers.remaining !== null && missingStamps(max, headers.remaining, bucket.lastLiveCount) > 0;
-    if ((!changed && !behind) || bucket.correcting) return;
-    bucket.correcting = true;
-    void this.correct(resourceKey, bucket, headers, changed, behind).finally(() => {
-      bucket.correcting = false;
+    if ((!changed && !behind) || bucket.correcting) return bucket.correcting ?? Promise.resolve();
+    const correcting = this.correct(resourceKey, bucket, headers, changed, behind).finally(() => {
+      bucket.correcting = undefined;
     });
+    bucket.correcting = correcting;
+    return correcting;
   }
 
   /** GHL answered 429: nothing for this resource until `retryAfterMs` has passed, on every replica. */
@@ -142,7 +152,7 @@ export class GhlRateLimiter {
     bucket.waitReason = 'blocked';
     ghlMetrics.limiterWaits.inc({ reason: 'ghl_429' });
     this.logger.warn({ resourceKey, retryAfterMs }, 'GHL answered 429; pausing this resource');
-    await this.repository.block(resourceKey, retryAfterMs);
+    await this.repository.block(resourceKey, retryAfterMs, this.defaults);
   }
 
   /** Unused slots, for tests and diagnostics. */
@@ -157,7 +167,7 @@ export class GhlRateLimiter {
     bucket.limits = { max: state.max, intervalMs: state.intervalMs, dailyLimit: state.dailyLimit };
     bucket.lastLiveCount = state.liveCount;
     bucket.tokens = state.granted;
-    bucket.expiresAt = now + LOCAL_BATCH_TTL_MS;
+    bucket.expiresAt = now + batchTtlMs(state.intervalMs);
     if (state.granted === 0) {
       const refusal = waitAfterRefusal(state);
       bucket.waitUntil = now + refusal.waitMs;
@@ -168,8 +178,18 @@ export class GhlRateLimiter {
 
   private refuse(resourceKey: string, bucket: LocalBucket, waitMs: number): RateLimitWaitError {
     ghlMetrics.limiterWaits.inc({ reason: bucket.waitReason });
-    const interval = bucket.limits?.intervalMs ?? this.defaults.intervalMs;
-    return new RateLimitWaitError(resourceKey, withJitter(Math.max(1, waitMs), interval), bucket.waitReason);
+    const now = Date.now();
+    if (bucket.waitReason === 'daily')
+      return new RateLimitWaitError(resourceKey, Math.max(1, waitMs), 'daily');
+    const slot = retrySlot({
+      nowMs: now,
+      earliestMs: now + Math.max(1, waitMs),
+      lastAssignedAt: bucket.lastAssignedAt,
+      max: bucket.limits?.max ?? this.defaults.max,
+      intervalMs: bucket.limits?.intervalMs ?? this.defaults.intervalMs,
+    });
+    bucket.lastAssignedAt = slot.atMs;
+    return new RateLimitWaitError(resourceKey, slot.waitMs, bucket.waitReason);
   }
 
   private async correct(
@@ -187,7 +207,7 @@ export class GhlRateLimiter {
           dailyLimit: headers.dailyLimit && headers.dailyLimit > 0 ? headers.dailyLimit : undefined,
         };
         this.logger.info({ resourceKey, limits }, 'GHL rate limits differ from ours; adopting them');
-        await this.repository.adjustLimits(resourceKey, limits);
+        await this.repository.adjustLimits(resourceKey, limits, this.defaults);
         bucket.limits = {
           max: limits.max ?? bucket.limits?.max ?? this.defaults.max,
           intervalMs: limits.intervalMs ?? bucket.limits?.intervalMs ?? this.defaults.intervalMs,
@@ -195,10 +215,11 @@ export class GhlRateLimiter {
         };
       }
       if (behind) {
-        await this.repository.correct(resourceKey, {
-          remaining: headers.remaining,
-          dailyRemaining: headers.dailyRemaining,
-        });
+        await this.repository.correct(
+          resourceKey,
+          { remaining: headers.remaining, dailyRemaining: headers.dailyRemaining },
+          this.defaults,
+        );
       }
     } catch (err) {
       this.logger.warn({ err, resourceKey }, 'could not correct the rate-limit bucket from GHL headers');
@@ -212,12 +233,13 @@ export class GhlRateLimiter {
         tokens: 0,
         expiresAt: 0,
         waitUntil: 0,
+        lastAssignedAt: 0,
         waitReason: 'window',
         waiting: 0,
         reserving: undefined,
         lastLiveCount: 0,
         limits: undefined,
-        correcting: false,
+        correcting: undefined,
       };
       this.buckets.set(resourceKey, bucket);
     }

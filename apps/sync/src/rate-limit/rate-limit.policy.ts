@@ -8,17 +8,21 @@
  */
 
 /**
- * A replica reserves a few slots at once (fewer database round trips) and must use them within this
- * long, or they lapse unused.
+ * Reserved slots are stamped a little in the future. GHL stamps a request when it arrives; ours are
+ * reserved up to `batchTtlMs` before sending, and network latency varies. Stamping late keeps our
+ * window from freeing a slot before GHL's does. 4 % of the window, at most 400 ms (GHL's 10 s window):
+ * it costs that share of the rate, and buys "never a 429".
  */
-export const LOCAL_BATCH_TTL_MS = 200;
+export const MAX_STAMP_AHEAD_MS = 400;
 
-/**
- * Reserved slots are stamped this far in the future. GHL stamps a request when it arrives; ours are
- * taken up to LOCAL_BATCH_TTL_MS before sending, and network latency varies by up to ~200 ms. Stamping
- * late keeps our window from freeing a slot before GHL's does; it costs ~4 % of a 10 s window.
- */
-export const STAMP_AHEAD_MS = LOCAL_BATCH_TTL_MS + 200;
+export function stampAheadMs(intervalMs: number): number {
+  return Math.min(MAX_STAMP_AHEAD_MS, intervalMs / 25);
+}
+
+/** A replica reserves a few slots at once and must use them within this long, or they lapse unused. */
+export function batchTtlMs(intervalMs: number): number {
+  return stampAheadMs(intervalMs) / 2;
+}
 
 /** How many slots one reservation asks for: what is waiting locally, at most 5 % of the window. */
 export function batchSize(waiting: number, max: number): number {
@@ -65,9 +69,29 @@ export function waitAfterRefusal(state: ReservationState): {
 }
 
 /**
- * Spreads retries of events that all waited for the same slot, so they come back over a short span
- * instead of at one instant (where all but the first few would be refused again).
+ * The retry time for a caller refused now. Refused events come back one by one at the pace the
+ * window frees slots (max per interval, each held `stampAheadMs` longer), starting at the earliest
+ * free slot: a burst of refused events is spread over the coming windows instead of all returning at
+ * the first free slot, where all but one would be refused again (and spend a delivery each time).
+ *
+ * `lastAssignedAt` is the latest time given to an earlier caller of the same bucket.
  */
+export function retrySlot(input: {
+  nowMs: number;
+  earliestMs: number;
+  lastAssignedAt: number;
+  max: number;
+  intervalMs: number;
+  random?: () => number;
+}): { atMs: number; waitMs: number } {
+  const spacing = (input.intervalMs + stampAheadMs(input.intervalMs)) / Math.max(1, input.max);
+  const atMs = Math.max(input.earliestMs, input.lastAssignedAt + spacing);
+  // A little jitter inside the slot, so two replicas' schedules do not collide exactly.
+  const jitter = (input.random ?? Math.random)() * Math.min(spacing, 1_000) * 0.5;
+  return { atMs, waitMs: Math.max(1, Math.round(atMs - input.nowMs + jitter)) };
+}
+
+/** Spreads retries of a 429 over a short span instead of one instant. */
 export function withJitter(waitMs: number, intervalMs: number, random: () => number = Math.random): number {
   const spread = Math.min(1_000, Math.max(50, intervalMs / 10));
   return Math.round(waitMs + random() * spread);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../db/sql';
-import { STAMP_AHEAD_MS, utcDay, type ReservationState } from './rate-limit.policy';
+import { MAX_STAMP_AHEAD_MS, utcDay, type ReservationState } from './rate-limit.policy';
 
 export interface BucketDefaults {
   max: number;
@@ -42,7 +42,7 @@ const CURRENT = `
 export class RateLimitRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Reserves up to `want` slots now (all stamped STAMP_AHEAD_MS late); creates the bucket on first use. */
+  /** Reserves up to `want` slots now (stamped `stampAheadMs` late); creates the bucket on first use. */
   async reserve(key: string, want: number, defaults: BucketDefaults): Promise<ReservationState> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const { rows } = await this.sql.query<ReserveRow>(
@@ -55,14 +55,14 @@ export class RateLimitRepository {
              FROM cur
          )
          UPDATE rate_limit_buckets b
-            SET stamps = g.live || array_fill(g.now_ms + $4::float8, ARRAY[g.granted]),
+            SET stamps = g.live || array_fill(g.now_ms + LEAST($4::float8, g.interval_ms / 25.0), ARRAY[g.granted]),
                 day = $2, day_count = g.used_today + g.granted, updated_at = now()
            FROM g
           WHERE b.resource_key = g.resource_key
          RETURNING g.granted, g.now_ms, g.live[1] AS oldest_ms, cardinality(g.live) + g.granted AS live_count,
                    g.max_requests, g.interval_ms, g.daily_limit, g.used_today + g.granted AS day_count,
                    g.blocked_until_ms`,
-        [key, utcDay(Date.now()), want, STAMP_AHEAD_MS],
+        [key, utcDay(Date.now()), want, MAX_STAMP_AHEAD_MS],
       );
       const row = rows[0];
       if (row) {
@@ -78,18 +78,24 @@ export class RateLimitRepository {
           blockedUntilMs: row.blocked_until_ms,
         };
       }
-      await this.sql.query(
-        `INSERT INTO rate_limit_buckets (resource_key, max_requests, interval_ms, daily_limit, day, day_count)
-         VALUES ($1, $2, $3, $4, $5, 0)
-         ON CONFLICT (resource_key) DO NOTHING`,
-        [key, defaults.max, defaults.intervalMs, defaults.dailyLimit, utcDay(Date.now())],
-      );
+      await this.ensure(key, defaults);
     }
     throw new Error(`rate-limit bucket ${key} could not be created`);
   }
 
+  /** Creates the bucket with the configured limits if it does not exist yet. */
+  async ensure(key: string, defaults: BucketDefaults): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO rate_limit_buckets (resource_key, max_requests, interval_ms, daily_limit, day, day_count)
+       VALUES ($1, $2, $3, $4, $5, 0)
+       ON CONFLICT (resource_key) DO NOTHING`,
+      [key, defaults.max, defaults.intervalMs, defaults.dailyLimit, utcDay(Date.now())],
+    );
+  }
+
   /** GHL's headers name the real limits: adopt them. */
-  async adjustLimits(key: string, limits: Partial<BucketDefaults>): Promise<void> {
+  async adjustLimits(key: string, limits: Partial<BucketDefaults>, defaults: BucketDefaults): Promise<void> {
+    await this.ensure(key, defaults);
     await this.sql.query(
       `UPDATE rate_limit_buckets
           SET max_requests = COALESCE($2, max_requests),
@@ -108,11 +114,13 @@ export class RateLimitRepository {
   async correct(
     key: string,
     ghl: { remaining: number | null; dailyRemaining: number | null },
+    defaults: BucketDefaults,
   ): Promise<void> {
+    await this.ensure(key, defaults);
     await this.sql.query(
       `WITH ${CURRENT}
        UPDATE rate_limit_buckets b
-          SET stamps = cur.live || array_fill(cur.now_ms + $5::float8,
+          SET stamps = cur.live || array_fill(cur.now_ms + LEAST($5::float8, cur.interval_ms / 25.0),
                          ARRAY[GREATEST(0, cur.max_requests - COALESCE($3::int, cur.max_requests) - cardinality(cur.live))]),
               day = $2,
               day_count = GREATEST(cur.used_today, cur.daily_limit - COALESCE($4::int, cur.daily_limit)),
@@ -121,12 +129,13 @@ export class RateLimitRepository {
         WHERE b.resource_key = cur.resource_key
           AND (cur.max_requests - COALESCE($3::int, cur.max_requests) > cardinality(cur.live)
                OR cur.daily_limit - COALESCE($4::int, cur.daily_limit) > cur.used_today)`,
-      [key, utcDay(Date.now()), ghl.remaining, ghl.dailyRemaining, STAMP_AHEAD_MS],
+      [key, utcDay(Date.now()), ghl.remaining, ghl.dailyRemaining, MAX_STAMP_AHEAD_MS],
     );
   }
 
   /** After a 429: nothing is granted for `retryAfterMs`, and the window counts as full. */
-  async block(key: string, retryAfterMs: number): Promise<void> {
+  async block(key: string, retryAfterMs: number, defaults: BucketDefaults): Promise<void> {
+    await this.ensure(key, defaults);
     await this.sql.query(
       `WITH ${CURRENT}
        UPDATE rate_limit_buckets b
