@@ -1,6 +1,7 @@
 import { AppProcess, waitForHttp } from '@app/testing/app-process';
 import { freePort, startNatsServer, type NatsServerHandle } from '@app/testing';
 import { createTestDatabase, type TestDatabase } from '@app/testing/postgres';
+import { runMigrations } from '@app/persistence';
 
 /**
  * Each app, built and run as a process against a private NATS and a throwaway database: it boots,
@@ -13,6 +14,7 @@ describe.each(['api', 'session-worker', 'sync'])('%s process lifecycle', (app) =
   beforeAll(async () => {
     nats = await startNatsServer();
     db = await createTestDatabase(`test_lifecycle_${app.replace('-', '_')}`);
+    await runMigrations(db.url, () => undefined);
   });
 
   afterAll(async () => {

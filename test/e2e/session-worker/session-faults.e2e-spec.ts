@@ -21,7 +21,9 @@ describe('session worker: disconnect policy against real Baileys', () => {
 
   async function inject(kind: 'replaced' | 'restart' | 'drop' | 'silence', code: number) {
     const since = Date.now();
-    await cluster.sandbox.admin.injectFault({ kind, phone });
+    const fault = await cluster.sandbox.admin.injectFault({ kind, phone });
+    // The fault must have hit the live connection, or the test below would wait for nothing.
+    expect(fault.affected).toHaveLength(1);
     const disconnected = await cluster.waitForEvent(
       loc,
       'session.disconnected',

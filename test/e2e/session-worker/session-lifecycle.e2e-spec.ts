@@ -173,6 +173,16 @@ describe('session worker: one session, one worker', () => {
     });
   }, 60_000);
 
+  it('reports sessions, QR and open timings in its metrics', async () => {
+    const port = cluster.workers.get('worker-a')!.options.env.HTTP_PORT;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^wa_sessions\{state="open",app="session-worker"\} 1$/m);
+    expect(metrics).toMatch(/^wa_sessions_owned\{app="session-worker"\} 1$/m);
+    expect(metrics).toMatch(/^wa_qr_emitted_total\{app="session-worker"\} [1-9]/m);
+    expect(metrics).toMatch(/^wa_time_to_open_seconds_count\{app="session-worker"\} [1-9]/m);
+    expect(metrics).toMatch(/^wa_conflicts_total\{app="session-worker"\} 0$/m);
+  }, 30_000);
+
   it('a start for a running session changes nothing', async () => {
     const loc = 'locStory01';
     const qrsBefore = cluster.eventsOf(loc, 'session.qr').length;

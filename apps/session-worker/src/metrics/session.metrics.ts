@@ -4,11 +4,22 @@ import { Counter, Gauge, Histogram } from 'prom-client';
  * Session-worker metrics, created once per process (prom-client's default registry, scraped at
  * /metrics). Names are documented in the README's metrics table.
  */
+let stateSource: () => Iterable<string> = () => [];
+
+/** Tells the `wa_sessions` gauge where to read the states of the owned sessions at scrape time. */
+export function setSessionStateSource(source: () => Iterable<string>): void {
+  stateSource = source;
+}
+
 export const sessionMetrics = {
   sessionsByState: new Gauge({
     name: 'wa_sessions',
     help: 'Sessions owned by this worker, by state.',
     labelNames: ['state'] as const,
+    collect() {
+      this.reset();
+      for (const state of stateSource()) this.inc({ state });
+    },
   }),
   owned: new Gauge({ name: 'wa_sessions_owned', help: 'Sessions whose lease this worker holds.' }),
   leaseRenewFailures: new Counter({

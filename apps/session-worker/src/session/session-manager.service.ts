@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { AuthStateRepository } from '../auth/auth-state.repository';
 import { LeaseKeeper, type LeaseLostReason } from '../lease/lease-keeper';
 import { SessionLeaseRepository } from '../lease/session-lease.repository';
-import { sessionMetrics } from '../metrics/session.metrics';
+import { sessionMetrics, setSessionStateSource } from '../metrics/session.metrics';
 import { WORKER_CONFIG, WORKER_LOGGER } from '../session-worker.tokens';
 import { WHATSAPP_CLIENT, type WhatsAppClient } from '../whatsapp/whatsapp.port';
 import { ConnectRamp } from './connect-ramp';
@@ -44,6 +44,7 @@ export class SessionManager implements BeforeApplicationShutdown {
   ) {
     this.log = logger.child({ component: 'session-manager' });
     this.ramp = new ConnectRamp(config.CONNECT_RAMP_PER_SEC);
+    setSessionStateSource(() => [...this.owned.values()].map((s) => s.runner.currentState));
   }
 
   get workerId(): string {
@@ -216,7 +217,11 @@ export class SessionManager implements BeforeApplicationShutdown {
         [...this.owned.values()].map((s) => s.runner.abandon('shutdown hand-off timed out')),
       );
     }
-    const released = await this.leases.releaseAllOwnedBy(this.workerId);
+    // Leases of sessions whose stop failed half-way; if the database is down they simply expire.
+    const released = await this.leases.releaseAllOwnedBy(this.workerId).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not release the remaining leases; they will expire');
+      return [];
+    });
     this.log.info(
       { sessions: sessions.length, ms: Date.now() - started, releasedDirectly: released.length },
       'hand-off done',
