@@ -3,7 +3,7 @@
  * with a ramp, exchanges one text each way per session, then drops every connection at once and
  * measures the reconnect storm.
  *
- *   npm run bench:wa-sandbox -- --sessions 300 [--workers 4] [--ramp-ms 400] [--concurrency 20]
+ *   npm run bench:wa-sandbox -- --sessions 300 [--workers 4] [--ramp-ms 400] [--concurrency 20] [--profile 1]
  *
  * Prints pairings/s, p50/p95 time from `connect` to `open` (QR, scan, pair-success, 515, login, prekey
  * upload, history sync), CPU-seconds per pairing (driver processes + sandbox), the sandbox's RSS, and
@@ -28,6 +28,8 @@ interface Options {
   workers: number;
   rampMs: number;
   concurrency: number;
+  /** 1: write a CPU profile of the sandbox to artifacts/wa-sandbox-profile/. */
+  profile: number;
 }
 
 interface SessionState {
@@ -39,6 +41,7 @@ interface SessionState {
   openMs?: number;
   failure?: string;
   opens: number;
+  connected: boolean;
   lastOpenAt?: number;
   pingReceived?: boolean;
 }
@@ -46,12 +49,13 @@ interface SessionState {
 const CONTACT = '15579999999';
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { sessions: 100, workers: 4, rampMs: 400, concurrency: 20 };
+  const options: Options = { sessions: 100, workers: 4, rampMs: 400, concurrency: 20, profile: 0 };
   const names: Record<string, keyof Options> = {
     sessions: 'sessions',
     workers: 'workers',
     'ramp-ms': 'rampMs',
     concurrency: 'concurrency',
+    profile: 'profile',
   };
   for (let i = 0; i < argv.length; i++) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i] ?? '');
@@ -106,7 +110,10 @@ async function main(): Promise<void> {
       `${cores} cores, load average ${load} at start`,
   );
 
-  const sandbox = await SandboxProcess.start({ env: { LOG_LEVEL: 'warn' } });
+  const sandbox = await SandboxProcess.start({
+    env: { LOG_LEVEL: 'warn' },
+    nodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir=artifacts/wa-sandbox-profile'] : [],
+  });
   const drivers = await Promise.all(
     Array.from({ length: options.workers }, () =>
       BaileysDriver.start({ rootPublicKey: sandbox.rootPublicKey }),
@@ -117,9 +124,15 @@ async function main(): Promise<void> {
     phone: String(15560000000 + i),
     driver: drivers[i % drivers.length],
     opens: 0,
+    connected: false,
   }));
   const byName = new Map(sessions.map((s) => [s.name, s]));
+  /** Closes other than the 515 after pairing and the storm's 428s, by status code. */
+  const unexpectedCloses = new Map<string, number>();
+  let storming = false;
+  const driverWarnings: string[] = [];
   const onEvent = (event: DriverEvent) => {
+    if (event.type === 'log') driverWarnings.push(event.message);
     if (
       event.type !== 'connection' &&
       event.type !== 'message' &&
@@ -141,15 +154,37 @@ async function main(): Promise<void> {
       if (event.text === `ping ${state.name}`) state.pingReceived = true;
       return;
     }
+    state.connected = event.connection === 'open';
     if (event.connection === 'open') {
       state.opens++;
       state.lastOpenAt = event.t;
       state.openMs ??= event.sinceStartMs;
-    } else if (event.connection === 'close' && state.openMs === undefined && event.statusCode !== 515) {
-      state.failure = `${event.statusCode ?? '?'} ${event.error ?? ''}`.trim();
+    } else if (
+      event.connection === 'close' &&
+      event.statusCode !== 515 &&
+      !(storming && event.statusCode === 428)
+    ) {
+      const reason = `${event.statusCode ?? '?'} ${event.error ?? ''}`.trim();
+      unexpectedCloses.set(reason, (unexpectedCloses.get(reason) ?? 0) + 1);
+      if (state.openMs === undefined) state.failure = reason;
     }
   };
   for (const d of drivers) d.onEvent(onEvent);
+  const benchStart = Date.now();
+  const progress = setInterval(() => {
+    void sandbox.admin
+      .stats()
+      .then((st) => {
+        const closes = [...unexpectedCloses].map(([r, n]) => `${n}× ${r}`).join(', ') || 'none';
+        console.log(
+          `  +${seconds(Date.now() - benchStart)} s: ${sessions.filter((x) => x.openMs !== undefined).length} opened, ` +
+            `${st.connections.loggedIn} logged in on the sandbox, unexpected closes: ${closes}`,
+        );
+      })
+      .catch((error: Error) =>
+        console.log(`  +${seconds(Date.now() - benchStart)} s: sandbox stats unavailable (${error.message})`),
+      );
+  }, 30_000);
 
   try {
     // ---------------------------------------------------------------- pairing
@@ -178,18 +213,22 @@ async function main(): Promise<void> {
       intervalMs: 200,
       what: 'every session open or failed',
     }).catch((error: Error) => console.log(`pairing: ${error.message}`));
-    const opened = sessions.filter((s) => s.openMs !== undefined);
-    const pairEnd = Math.max(...opened.map((s) => s.lastOpenAt ?? pairStart), pairStart);
+    const everOpened = sessions.filter((s) => s.openMs !== undefined);
+    // Sessions that opened but dropped since (e.g. 408) are reported, not used further.
+    const opened = everOpened.filter((s) => s.connected);
+    const pairEnd = Math.max(...everOpened.map((s) => s.lastOpenAt ?? pairStart), pairStart);
     const sandbox1 = await sandbox.admin.stats();
     const client1 = await clientCpu(drivers);
     const pairWall = pairEnd - pairStart;
     const clientPairCpu = client1.cpu - client0.cpu;
     const sandboxPairCpu = sandboxCpu(sandbox1) - sandboxCpu(sandbox0);
-    const openTimes = opened.map((s) => s.openMs ?? 0);
-    const qrTimes = opened.map((s) => s.qrMs ?? 0);
-    const scanTimes = opened.map((s) => (s.pairedMs ?? 0) - (s.qrMs ?? 0));
-    const loginTimes = opened.map((s) => (s.openMs ?? 0) - (s.pairedMs ?? 0));
-    const failures = sessions.filter((s) => s.failure && s.openMs === undefined);
+    const openTimes = everOpened.map((s) => s.openMs ?? 0);
+    const qrTimes = everOpened.map((s) => s.qrMs ?? 0);
+    const scanTimes = everOpened.map((s) => (s.pairedMs ?? 0) - (s.qrMs ?? 0));
+    const loginTimes = everOpened.map((s) => (s.openMs ?? 0) - (s.pairedMs ?? 0));
+    const failures = sessions.filter((s) => s.openMs === undefined);
+    for (const s of failures)
+      s.failure ??= `never opened (${s.qrMs === undefined ? 'no QR' : s.pairedMs === undefined ? 'QR, not paired' : 'paired, no open'})`;
 
     // ---------------------------------------------------------------- one text each way
     const messageStart = Date.now();
@@ -198,7 +237,7 @@ async function main(): Promise<void> {
       const s = opened[i];
       await sandbox.admin.sendText({ from: CONTACT, to: s.phone, text: `ping ${s.name}`, pushName: 'Bench' });
       await eventually(() => (s.pingReceived ? true : undefined), {
-        timeoutMs: 60_000,
+        timeoutMs: 30_000,
         intervalMs: 20,
       }).catch(() => undefined);
       await s.driver.sendText(s.name, CONTACT, `pong ${s.name}`).catch(() => undefined);
@@ -217,6 +256,7 @@ async function main(): Promise<void> {
     const sandbox2 = await sandbox.admin.stats();
     const client2 = await clientCpu(drivers);
     const opensBefore = new Map(opened.map((s) => [s.name, s.opens]));
+    storming = true;
     const stormStart = Date.now();
     const dropped = await sandbox.admin.injectFault({ kind: 'drop', percent: 100 });
     await eventually(
@@ -234,14 +274,15 @@ async function main(): Promise<void> {
     const client3 = await clientCpu(drivers);
 
     // ---------------------------------------------------------------- report
-    const perPairing = (clientPairCpu + sandboxPairCpu) / Math.max(opened.length, 1);
+    const paired = everOpened.length;
+    const perPairing = (clientPairCpu + sandboxPairCpu) / Math.max(paired, 1);
     const lines = [
-      `pairing    ${opened.length}/${options.sessions} open in ${seconds(pairWall)} s = ${(opened.length / (pairWall / 1000)).toFixed(2)} pairings/s` +
+      `pairing    ${paired}/${options.sessions} opened in ${seconds(pairWall)} s = ${(paired / (pairWall / 1000)).toFixed(2)} pairings/s (${opened.length} still open after the phase)` +
         ` | connect→open p50 ${percentile(openTimes, 50)} ms, p95 ${percentile(openTimes, 95)} ms`,
       `           of which connect→QR p50 ${percentile(qrTimes, 50)} ms, QR→paired ${percentile(scanTimes, 50)} ms,` +
         ` paired→open (515, login, prekeys, history) ${percentile(loginTimes, 50)} ms`,
-      `           CPU ${perPairing.toFixed(3)} s per pairing (drivers ${(clientPairCpu / Math.max(opened.length, 1)).toFixed(3)} s,` +
-        ` sandbox ${(sandboxPairCpu / Math.max(opened.length, 1)).toFixed(3)} s)` +
+      `           CPU ${perPairing.toFixed(3)} s per pairing (drivers ${(clientPairCpu / Math.max(paired, 1)).toFixed(3)} s,` +
+        ` sandbox ${(sandboxPairCpu / Math.max(paired, 1)).toFixed(3)} s)` +
         (failures.length
           ? ` | ${failures.length} failed: ${[...new Set(failures.map((f) => f.failure))].slice(0, 3).join('; ')}`
           : ''),
@@ -253,6 +294,10 @@ async function main(): Promise<void> {
       `sandbox    RSS ${mb(sandbox1.process.rssBytes)} MB after pairing, ${mb(sandbox3.process.rssBytes)} MB at the end; ` +
         `${sandbox3.accounts} accounts, ${sandbox3.devices} devices, ${sandbox3.logins} logins; CPU ${sandboxCpu(sandbox3).toFixed(1)} s total`,
       `drivers    RSS ${client3.rss.map(mb).join(' + ')} MB; CPU ${client3.cpu.toFixed(1)} s total`,
+      `closes     unexpected: ${[...unexpectedCloses].map(([r, n]) => `${n}× ${r}`).join(', ') || 'none'}` +
+        (driverWarnings.length
+          ? `; driver warnings (${driverWarnings.length}): ${driverWarnings.slice(0, 3).join(' | ')}`
+          : ''),
     ];
     console.log(lines.join('\n'));
     console.log(
@@ -261,14 +306,15 @@ async function main(): Promise<void> {
         workers: options.workers,
         rampMs: options.rampMs,
         cores,
-        paired: opened.length,
+        paired,
+        openAfterPairing: opened.length,
         pairingSeconds: pairWall / 1000,
-        pairingsPerSecond: opened.length / (pairWall / 1000),
+        pairingsPerSecond: paired / (pairWall / 1000),
         openP50Ms: percentile(openTimes, 50),
         openP95Ms: percentile(openTimes, 95),
         cpuSecondsPerPairing: perPairing,
-        driverCpuSecondsPerPairing: clientPairCpu / Math.max(opened.length, 1),
-        sandboxCpuSecondsPerPairing: sandboxPairCpu / Math.max(opened.length, 1),
+        driverCpuSecondsPerPairing: clientPairCpu / Math.max(paired, 1),
+        sandboxCpuSecondsPerPairing: sandboxPairCpu / Math.max(paired, 1),
         failed: failures.length,
         inbound,
         outbound: outgoing,
@@ -284,6 +330,7 @@ async function main(): Promise<void> {
     );
     if (opened.length < options.sessions || reopened.length < opened.length) process.exitCode = 1;
   } finally {
+    clearInterval(progress);
     await Promise.all(drivers.map((d) => d.stop()));
     await sandbox.stop();
   }

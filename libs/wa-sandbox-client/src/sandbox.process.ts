@@ -10,6 +10,8 @@ export interface SandboxProcessOptions {
   repoRoot?: string;
   /** Called for every output line (pino JSON). */
   onOutput?: (line: string) => void;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
 }
 
 interface ListeningLine {
@@ -42,12 +44,16 @@ export class SandboxProcess {
       if (this.tail.length > OUTPUT_TAIL) this.tail.shift();
     };
     for (const l of lines) l.on('line', keep);
+    // Never leave an orphaned sandbox behind a crashed test run or tool.
+    const killChild = () => child.kill('SIGKILL');
+    process.once('exit', killChild);
+    child.once('exit', () => process.off('exit', killChild));
   }
 
   static start(options: SandboxProcessOptions = {}): Promise<SandboxProcess> {
     const root = options.repoRoot ?? repoRoot();
     const token = options.env?.WA_SANDBOX_ADMIN_TOKEN ?? randomBytes(16).toString('hex');
-    const child = spawn(process.execPath, [builtPaths.sandboxMain(root)], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), builtPaths.sandboxMain(root)], {
       cwd: root,
       env: {
         ...process.env,
