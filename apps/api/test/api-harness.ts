@@ -13,6 +13,10 @@ import type { DataSource } from 'typeorm';
 import { ApiModule } from '../src/api.module';
 import { configureHttpEdge } from '../src/http/http-edge';
 
+/** A JSON answer the tests inspect freely. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
 export const ADMIN_KEY = 'admin-bootstrap-key-for-tests-0123456789';
 
 /** Webhook signing keys made for the test, like GHL's (Ed25519 and the legacy RSA). */
@@ -93,7 +97,7 @@ export class ApiHarness {
       abortOnError: false,
     });
     configureHttpEdge(app, config);
-    await app.listen(0, '127.0.0.1');
+    await app.listen(config.HTTP_PORT, '127.0.0.1');
     const port = ((app.getHttpServer() as Server).address() as AddressInfo).port;
     const dataSource = await createDataSource(db.url).initialize();
     const connection = await MessagingConnection.connect({
