@@ -4,6 +4,7 @@
  * measures the reconnect storm.
  *
  *   npm run bench:wa-sandbox -- --sessions 300 [--workers 4] [--ramp-ms 400] [--concurrency 20] [--profile 1]
+ *                                  [--fixture DIR]
  *
  * Prints pairings/s, p50/p95 time from `connect` to `open` (QR, scan, pair-success, 515, login, prekey
  * upload, history sync), CPU-seconds per pairing (driver processes + sandbox), the sandbox's RSS, and
@@ -13,13 +14,16 @@
  * 2-core machine sustains roughly 2.5-4 pairings/s; a faster ramp only builds a backlog (and, past
  * Baileys' 35 s keep-alive window, 408s), which is why the default ramp is 400 ms.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import {
   BaileysDriver,
   eventually,
   SandboxProcess,
   type DriverEvent,
   type DriverStats,
+  type SandboxSnapshot,
   type SandboxStats,
 } from '@app/wa-sandbox-client';
 
@@ -30,6 +34,12 @@ interface Options {
   concurrency: number;
   /** 1: write a CPU profile of the sandbox to artifacts/wa-sandbox-profile/. */
   profile: number;
+  /**
+   * A directory for a fixture: without `snapshot.json` in it, the run pairs as usual and leaves the
+   * sandbox snapshot and every session's auth file there; with it, the run restores them and the
+   * sessions log in without pairing.
+   */
+  fixture?: string;
 }
 
 interface SessionState {
@@ -50,7 +60,7 @@ const CONTACT = '15579999999';
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { sessions: 100, workers: 4, rampMs: 400, concurrency: 20, profile: 0 };
-  const names: Record<string, keyof Options> = {
+  const names: Record<string, Exclude<keyof Options, 'fixture'>> = {
     sessions: 'sessions',
     workers: 'workers',
     'ramp-ms': 'rampMs',
@@ -59,6 +69,11 @@ function parseArgs(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i] ?? '');
+    if (match?.[1] === 'fixture') {
+      options.fixture = match[2] ?? argv[++i];
+      if (!options.fixture) throw new Error('--fixture needs a directory');
+      continue;
+    }
     const key = match ? names[match[1]] : undefined;
     if (!match || !key) throw new Error(`unknown argument ${argv[i]}`);
     const value = Number(match[2] ?? argv[++i]);
@@ -114,10 +129,22 @@ async function main(): Promise<void> {
     env: { LOG_LEVEL: 'warn' },
     nodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir=artifacts/wa-sandbox-profile'] : [],
   });
+  const fixtureSnapshot = options.fixture ? join(options.fixture, 'snapshot.json') : undefined;
+  const fromFixture = fixtureSnapshot !== undefined && existsSync(fixtureSnapshot);
+  let rootPublicKey = sandbox.rootPublicKey;
+  if (fromFixture) {
+    const restored = await sandbox.admin.restore(
+      JSON.parse(readFileSync(fixtureSnapshot, 'utf8')) as SandboxSnapshot,
+    );
+    rootPublicKey = restored.rootPublicKey;
+    console.log(
+      `fixture    restored ${restored.accounts} accounts, ${restored.devices} devices: logging in, not pairing`,
+    );
+  } else if (options.fixture) {
+    mkdirSync(options.fixture, { recursive: true });
+  }
   const drivers = await Promise.all(
-    Array.from({ length: options.workers }, () =>
-      BaileysDriver.start({ rootPublicKey: sandbox.rootPublicKey }),
-    ),
+    Array.from({ length: options.workers }, () => BaileysDriver.start({ rootPublicKey })),
   );
   const sessions: SessionState[] = Array.from({ length: options.sessions }, (_, i) => ({
     name: `s${i}`,
@@ -198,12 +225,22 @@ async function main(): Promise<void> {
       void s.driver
         .connect(s.name, {
           url: sandbox.wsUrl,
+          ...(options.fixture ? { authFile: join(options.fixture, `${s.name}.json`) } : {}),
           qrTimeoutMs: 60_000,
           connectTimeoutMs: 60_000,
           defaultQueryTimeoutMs: 120_000,
           // 515 after pairing, and 428 for the storm below: what the bridge's workers do.
           reconnectOn: [515, 428],
-          autoScan: { adminUrl: sandbox.adminUrl, token: sandbox.token, phone: s.phone, name: `Load ${i}` },
+          ...(fromFixture
+            ? {}
+            : {
+                autoScan: {
+                  adminUrl: sandbox.adminUrl,
+                  token: sandbox.token,
+                  phone: s.phone,
+                  name: `Load ${i}`,
+                },
+              }),
         })
         .catch((error: Error) => (s.failure = error.message));
     }
@@ -277,11 +314,15 @@ async function main(): Promise<void> {
     const paired = everOpened.length;
     const perPairing = (clientPairCpu + sandboxPairCpu) / Math.max(paired, 1);
     const lines = [
-      `pairing    ${paired}/${options.sessions} opened in ${seconds(pairWall)} s = ${(paired / (pairWall / 1000)).toFixed(2)} pairings/s (${opened.length} still open after the phase)` +
+      `${fromFixture ? 'login  ' : 'pairing'}    ${paired}/${options.sessions} opened in ${seconds(pairWall)} s = ${(paired / (pairWall / 1000)).toFixed(2)} ${fromFixture ? 'logins' : 'pairings'}/s (${opened.length} still open after the phase)` +
         ` | connect→open p50 ${percentile(openTimes, 50)} ms, p95 ${percentile(openTimes, 95)} ms`,
-      `           of which connect→QR p50 ${percentile(qrTimes, 50)} ms, QR→paired ${percentile(scanTimes, 50)} ms,` +
-        ` paired→open (515, login, prekeys, history) ${percentile(loginTimes, 50)} ms`,
-      `           CPU ${perPairing.toFixed(3)} s per pairing (drivers ${(clientPairCpu / Math.max(paired, 1)).toFixed(3)} s,` +
+      ...(fromFixture
+        ? []
+        : [
+            `           of which connect→QR p50 ${percentile(qrTimes, 50)} ms, QR→paired ${percentile(scanTimes, 50)} ms,` +
+              ` paired→open (515, login, prekeys, history) ${percentile(loginTimes, 50)} ms`,
+          ]),
+      `           CPU ${perPairing.toFixed(3)} s per ${fromFixture ? 'login' : 'pairing'} (drivers ${(clientPairCpu / Math.max(paired, 1)).toFixed(3)} s,` +
         ` sandbox ${(sandboxPairCpu / Math.max(paired, 1)).toFixed(3)} s)` +
         (failures.length
           ? ` | ${failures.length} failed: ${[...new Set(failures.map((f) => f.failure))].slice(0, 3).join('; ')}`
@@ -329,6 +370,11 @@ async function main(): Promise<void> {
       }),
     );
     if (opened.length < options.sessions || reopened.length < opened.length) process.exitCode = 1;
+    if (options.fixture && !fromFixture) {
+      // Taken at the end, when the drivers are about to write their auth files: both sides agree.
+      writeFileSync(join(options.fixture, 'snapshot.json'), JSON.stringify(await sandbox.admin.snapshot()));
+      console.log(`fixture    saved to ${options.fixture}`);
+    }
   } finally {
     clearInterval(progress);
     await Promise.all(drivers.map((d) => d.stop()));
