@@ -10,7 +10,8 @@ export const DASHBOARD_CSS = String.raw`
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--text); }
 main { max-width: 64rem; margin: 0 auto; padding: 1rem; display: grid; gap: 1rem;
-       grid-template-columns: 1fr; grid-template-areas: "top" "error" "status" "qr" "timeline" "footer"; }
+       grid-template-columns: 1fr; grid-template-areas: "top" "error" "qr" "status" "timeline" "footer"; }
+/* On a phone the QR comes first: it is what the person came to scan. */
 @media (min-width: 760px) {
   main { grid-template-columns: 1fr 1fr; grid-template-areas: "top top" "error error" "status qr" "timeline qr" "footer footer"; padding: 1.5rem; }
 }
