@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       qrRefs: 6,
       autoDeliveryReceipts: true,
       historySync: true,
+      clientIdleTimeoutMs: 0,
       stateFile: undefined,
       logLevel: 'info',
     });

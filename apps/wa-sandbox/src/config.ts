@@ -25,6 +25,8 @@ const envSchema = z.object({
   WA_SANDBOX_QR_REFS: z.coerce.number().int().min(1).max(20).default(6),
   WA_SANDBOX_AUTO_DELIVERY_RECEIPTS: booleanFromEnv,
   WA_SANDBOX_HISTORY_SYNC: booleanFromEnv,
+  /** Drop a client silent for this long (ms); 0 = never. Keep it above the clients' keep-alive interval. */
+  WA_SANDBOX_CLIENT_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(0),
   /** Restore this snapshot at start (if the file exists) and write it back on SIGTERM/SIGINT. */
   WA_SANDBOX_STATE_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -38,6 +40,7 @@ export interface SandboxConfig {
   qrRefs: number;
   autoDeliveryReceipts: boolean;
   historySync: boolean;
+  clientIdleTimeoutMs: number;
   stateFile?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -68,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SandboxConfig 
     qrRefs: e.WA_SANDBOX_QR_REFS,
     autoDeliveryReceipts: e.WA_SANDBOX_AUTO_DELIVERY_RECEIPTS ?? true,
     historySync: e.WA_SANDBOX_HISTORY_SYNC ?? true,
+    clientIdleTimeoutMs: e.WA_SANDBOX_CLIENT_IDLE_TIMEOUT_MS,
     stateFile: e.WA_SANDBOX_STATE_FILE,
     logLevel: e.LOG_LEVEL,
   };

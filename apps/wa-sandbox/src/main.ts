@@ -17,6 +17,7 @@ async function main(): Promise<void> {
       qrRefs: config.qrRefs,
       autoDeliveryReceipts: config.autoDeliveryReceipts,
       historySync: config.historySync,
+      clientIdleTimeoutMs: config.clientIdleTimeoutMs,
     },
   });
   if (config.stateFile && existsSync(config.stateFile)) {

@@ -35,6 +35,9 @@ export interface WaSandboxOptions {
  * The WhatsApp Web stand-in: a WebSocket endpoint for Baileys plus the directory of accounts and
  * simulated phones behind it. Composition root of the connection-level services.
  */
+// How often idle clients are looked for; the idle timeout is only as precise as this.
+const IDLE_SWEEP_MS = 250;
+
 export class WaSandbox implements ConnectionHandler {
   readonly directory = new AccountDirectory();
   readonly registry = new ConnectionRegistry();
@@ -49,6 +52,8 @@ export class WaSandbox implements ConnectionHandler {
   private trust: TrustAnchor;
   private identity: NoiseServerIdentity;
   private server?: WebSocketServer;
+
+  private idleSweep?: NodeJS.Timeout;
 
   constructor(options: WaSandboxOptions) {
     this.logger = options.logger;
@@ -93,6 +98,8 @@ export class WaSandbox implements ConnectionHandler {
         const address = server.address();
         resolve(typeof address === 'object' && address ? address.port : port);
       });
+      this.idleSweep = setInterval(() => this.dropIdleClients(), IDLE_SWEEP_MS);
+      this.idleSweep.unref();
       server.on('connection', (socket) => {
         this.stats.connectionsAccepted++;
         this.registry.add(new ClientConnection(socket, this.identity, this, this.logger));
@@ -101,7 +108,25 @@ export class WaSandbox implements ConnectionHandler {
     });
   }
 
+  /** WhatsApp drops a client that stopped pinging; so does the sandbox, when the setting asks for it. */
+  private dropIdleClients(): void {
+    const timeoutMs = this.settings.current.clientIdleTimeoutMs;
+    if (!timeoutMs) return;
+    const now = Date.now();
+    for (const connection of this.registry.all()) {
+      if (connection.isLive && now - connection.lastFrameAt > timeoutMs) {
+        this.stats.idleDisconnects++;
+        this.logger.info(
+          { conn: connection.id, silentMs: now - connection.lastFrameAt },
+          'dropping an idle client',
+        );
+        connection.terminate();
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.idleSweep);
     for (const connection of this.registry.all()) connection.terminate();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -98,6 +98,11 @@ export const settingsSchema = z.object({
   autoDeliveryReceipts: z.boolean(),
   /** The primary phone sends the history-sync notification after a device's first login. */
   historySync: z.boolean(),
+  /**
+   * Like WhatsApp, drop a client that has sent nothing (not even a keep-alive ping) for this long;
+   * 0 keeps every socket until the client closes it.
+   */
+  clientIdleTimeoutMs: z.number().int().min(0).max(3_600_000),
 });
 export type SandboxSettings = z.infer<typeof settingsSchema>;
 export const updateSettingsRequestSchema = settingsSchema.partial();
@@ -258,6 +263,8 @@ export interface SandboxStats {
   doubleConnections: number;
   faults: Record<FaultKind, number>;
   unlinks: number;
+  /** Clients dropped for having sent nothing for `clientIdleTimeoutMs`. */
+  idleDisconnects: number;
   messages: { in: number; out: number; offlineQueued: number; receiptsIn: number; receiptsOut: number };
   /** Per-account detail, only when asked for (`?detail=1` or `?phone=`). */
   perAccount?: AccountStats[];

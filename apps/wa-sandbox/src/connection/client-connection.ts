@@ -62,6 +62,8 @@ export class ClientConnection {
   private querySequence = 0;
   private muted = false;
   private closeTimer?: NodeJS.Timeout;
+  /** When the client last sent anything; a paused or vanished client stops moving it. */
+  lastFrameAt = Date.now();
 
   constructor(
     private readonly socket: WebSocket,
@@ -126,6 +128,7 @@ export class ClientConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastFrameAt = Date.now();
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);

@@ -15,6 +15,7 @@ export class StatsCounters {
   /** Logins that arrived while another connection of the same device was still open. */
   doubleConnections = 0;
   unlinks = 0;
+  idleDisconnects = 0;
   faults = zeroFaults();
   messagesIn = 0;
   messagesOut = 0;
@@ -30,6 +31,7 @@ export class StatsCounters {
     this.pairings = 0;
     this.doubleConnections = 0;
     this.unlinks = 0;
+    this.idleDisconnects = 0;
     this.faults = zeroFaults();
     this.messagesIn = 0;
     this.messagesOut = 0;
@@ -69,6 +71,7 @@ export class StatsCounters {
       doubleConnections: this.doubleConnections,
       faults: { ...this.faults },
       unlinks: this.unlinks,
+      idleDisconnects: this.idleDisconnects,
       messages: {
         in: this.messagesIn,
         out: this.messagesOut,
