@@ -4,10 +4,12 @@
  * migrations, then runs every app as a child process with readable, prefixed logs. Ctrl-C stops
  * everything gracefully (SIGTERM, the same path Kubernetes uses).
  */
+import { WaSandboxAdminClient } from '@app/wa-sandbox-client';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Client } from 'pg';
 import {
   natsHint,
   portOpen,
@@ -36,6 +38,11 @@ const WA_WS_PORT = 8781;
 const WA_ADMIN_PORT = 8782;
 const GHL_PORT = 8090;
 const API_PORT = 3000;
+const API_URL = `http://127.0.0.1:${API_PORT}`;
+/** Seeded by the GHL sandbox (SEED_DEMO); installed below through the product's own OAuth flow. */
+const DEMO_LOCATION = 'demoLocation0001';
+const DEMO_PHONE = '15550000001';
+const WA_ADMIN_TOKEN = 'wa-sandbox-dev-token';
 
 function say(message: string): void {
   process.stdout.write(`\x1b[1m[start]\x1b[0m ${message}\n`);
@@ -207,6 +214,7 @@ async function main(): Promise<void> {
       port: API_PORT,
       env: {
         HTTP_PORT: String(API_PORT),
+        PUBLIC_BASE_URL: API_URL,
         GHL_MARKETPLACE_URL: `http://127.0.0.1:${GHL_PORT}`,
         GHL_WEBHOOK_PUBLIC_KEY_ED25519: ghlKeys.ed25519PublicKeyPem,
         GHL_WEBHOOK_PUBLIC_KEY_RSA: ghlKeys.rsaPublicKeyPem,
@@ -239,9 +247,89 @@ async function main(): Promise<void> {
     say(`${app.name.padEnd(15)} ${ok ? 'ready' : 'NOT READY'}  http://127.0.0.1:${app.port}/health/ready`);
   }
   if (!ready.every(([, ok]) => ok)) return;
-  say(`WhatsApp sandbox admin: http://127.0.0.1:${WA_ADMIN_PORT} (token wa-sandbox-dev-token)`);
+  say(`WhatsApp sandbox admin: http://127.0.0.1:${WA_ADMIN_PORT} (token ${WA_ADMIN_TOKEN})`);
   say(`GHL sandbox: http://127.0.0.1:${GHL_PORT} (admin token sandbox-admin-token)`);
+  say(`API docs (OpenAPI): ${API_URL}/docs`);
+  const dashboard = await installDemoLocation();
   say('all apps are up. Ctrl-C stops them.');
+  if (dashboard) {
+    say(`Dashboard: ${dashboard}`);
+    offerSimulatedScan();
+  }
+}
+
+/**
+ * Installs the demo location the way a GHL user would: our install link, the GHL sandbox's consent page
+ * (auto-approving the demo location), our OAuth callback (where sync exchanges the code over NATS).
+ * Then a development session (POST /api/dev/session, refused in production) makes the dashboard link.
+ */
+async function installDemoLocation(): Promise<string | null> {
+  try {
+    const installed = await fetch(`${API_URL}/oauth/authorize`, { redirect: 'follow' });
+    if (!installed.ok) {
+      const title = /<h1>([^<]*)<\/h1>/.exec(await installed.text())?.[1] ?? 'no page';
+      say(
+        `installing ${DEMO_LOCATION} through OAuth failed (${installed.status}: ${title}); see the api and sync logs`,
+      );
+      return null;
+    }
+    say(
+      `${DEMO_LOCATION} installed through the OAuth flow (sandbox consent → ${API_URL}/oauth/callback → sync)`,
+    );
+    const res = await fetch(`${API_URL}/api/dev/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ locationId: DEMO_LOCATION }),
+    });
+    if (!res.ok) {
+      say(`could not make a development dashboard session (${res.status}): ${await res.text()}`);
+      return null;
+    }
+    const { token } = (await res.json()) as { token: string };
+    return `${API_URL}/app?locationId=${DEMO_LOCATION}&devToken=${encodeURIComponent(token)}`;
+  } catch (error) {
+    say(`installing ${DEMO_LOCATION} failed: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
+}
+
+/** The simulated phone: Enter scans the QR the dashboard shows, through the WhatsApp sandbox's admin API. */
+function offerSimulatedScan(): void {
+  const how = `press Connect in the dashboard; when the QR shows, press Enter here to scan it with the simulated phone +${DEMO_PHONE}`;
+  if (!process.stdin.isTTY) {
+    say(
+      `To link WhatsApp: ${how.replace('press Enter here', 'POST it to the WhatsApp sandbox /pairing/scan')}`,
+    );
+    return;
+  }
+  say(`To link WhatsApp: ${how}.`);
+  createInterface({ input: process.stdin }).on('line', () => void scanDemoQr());
+}
+
+async function scanDemoQr(): Promise<void> {
+  const db = new Client({ connectionString: DATABASE_URL });
+  try {
+    await db.connect();
+    const rows = await db.query<{ qr: string }>(
+      `SELECT qr FROM sessions WHERE location_id = $1 AND state = 'qr' AND qr_expires_at > now()`,
+      [DEMO_LOCATION],
+    );
+    const qr = rows.rows[0]?.qr;
+    if (!qr) {
+      say('no QR is showing right now: press Connect in the dashboard first (or wait for the next code)');
+      return;
+    }
+    const admin = new WaSandboxAdminClient({
+      baseUrl: `http://127.0.0.1:${WA_ADMIN_PORT}`,
+      token: WA_ADMIN_TOKEN,
+    });
+    const paired = await admin.scanQr({ qr, phone: DEMO_PHONE, name: 'Demo phone' });
+    say(`the simulated phone +${paired.phone} scanned the QR; the dashboard turns connected in a moment`);
+  } catch (error) {
+    say(`scan failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await db.end().catch(() => undefined);
+  }
 }
 
 main().catch((error: unknown) => {
