@@ -196,6 +196,17 @@ async function main(): Promise<void> {
       if (state.openMs === undefined) state.failure = reason;
     }
   };
+  const stopAll = async () => {
+    await Promise.all(drivers.map((d) => d.stop()));
+    await sandbox.stop();
+  };
+  // Ctrl-C or a timeout: stop the driver processes and the sandbox rather than orphan them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.log(`${signal}: stopping`);
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
   for (const d of drivers) d.onEvent(onEvent);
   const benchStart = Date.now();
   const progress = setInterval(() => {
@@ -377,8 +388,7 @@ async function main(): Promise<void> {
     }
   } finally {
     clearInterval(progress);
-    await Promise.all(drivers.map((d) => d.stop()));
-    await sandbox.stop();
+    await stopAll();
   }
 }
 

@@ -1,6 +1,5 @@
 import pino from 'pino';
 import {
-  addTransactionCapability,
   Curve,
   DEFAULT_CONNECTION_CONFIG,
   generateSignalPubKey,
@@ -8,6 +7,7 @@ import {
   type AuthenticationCreds,
   type KeyPair,
   type LIDMapping,
+  type SignalKeyStoreWithTransaction,
   type SignalRepositoryWithLIDStore,
 } from '@whiskeysockets/baileys';
 import { KeyedMutex } from '../common/keyed-mutex';
@@ -54,10 +54,14 @@ export class SimulatedPhone {
     private nextPreKeyId: number,
     resolveLids: LidResolver,
   ) {
-    const keys = addTransactionCapability(store, silentLogger, {
-      maxCommitRetries: 1,
-      delayBetweenTriesMs: 1,
-    });
+    // Not Baileys' addTransactionCapability: its AsyncLocalStorage taxes every promise of the process,
+    // and an in-memory store needs no commit. Each session is already serialised by `sessionLocks`.
+    const keys: SignalKeyStoreWithTransaction = {
+      get: (type, ids) => store.get(type, ids),
+      set: (data) => store.set(data),
+      isInTransaction: () => false,
+      transaction: (exec) => exec(),
+    };
     this.repository = DEFAULT_CONNECTION_CONFIG.makeSignalRepository(
       { creds, keys },
       silentLogger,
