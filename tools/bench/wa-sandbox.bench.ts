@@ -210,17 +210,18 @@ async function main(): Promise<void> {
   for (const d of drivers) d.onEvent(onEvent);
   const benchStart = Date.now();
   const progress = setInterval(() => {
-    void sandbox.admin
-      .stats()
-      .then((st) => {
+    void Promise.all([sandbox.admin.stats(), Promise.all(drivers.map((d) => d.stats()))])
+      .then(([st, ds]) => {
         const closes = [...unexpectedCloses].map(([r, n]) => `${n}× ${r}`).join(', ') || 'none';
+        const lag = st.process.eventLoopDelay;
         console.log(
           `  +${seconds(Date.now() - benchStart)} s: ${sessions.filter((x) => x.openMs !== undefined).length} opened, ` +
-            `${st.connections.loggedIn} logged in on the sandbox, unexpected closes: ${closes}`,
+            `${st.connections.loggedIn} logged in on the sandbox; loop delay max sandbox ${lag.maxMs} ms, ` +
+            `drivers ${ds.map((d) => d.eventLoopDelay.maxMs).join('/')} ms; unexpected closes: ${closes}`,
         );
       })
       .catch((error: Error) =>
-        console.log(`  +${seconds(Date.now() - benchStart)} s: sandbox stats unavailable (${error.message})`),
+        console.log(`  +${seconds(Date.now() - benchStart)} s: stats unavailable (${error.message})`),
       );
   }, 30_000);
 

@@ -245,7 +245,14 @@ export interface AccountStats {
 
 export interface SandboxStats {
   uptimeSeconds: number;
-  process: { rssBytes: number; heapUsedBytes: number; cpuUserSeconds: number; cpuSystemSeconds: number };
+  process: {
+    rssBytes: number;
+    heapUsedBytes: number;
+    cpuUserSeconds: number;
+    cpuSystemSeconds: number;
+    /** Event-loop delay over the last ~10 s. */
+    eventLoopDelay: { p99Ms: number; maxMs: number };
+  };
   accounts: number;
   devices: number;
   connections: {

@@ -64,6 +64,8 @@ export interface DriverStats {
   cpuSystemSeconds: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** Event-loop delay over the last ~10 s; Baileys ends with 408 once it stalls past ~5 s. */
+  eventLoopDelay: { p99Ms: number; maxMs: number };
 }
 
 export interface DriverSessionInfo {

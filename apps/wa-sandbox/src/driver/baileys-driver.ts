@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import type { DriverRequest, DriverStats } from '@app/wa-sandbox-client';
+import { LoopDelayMonitor } from '../common/loop-delay';
 import { muteLibsignalConsole } from '../common/mute-libsignal';
 import { DriverSession, type SessionEventOut } from './driver-session';
 
@@ -14,6 +15,7 @@ import { DriverSession, type SessionEventOut } from './driver-session';
 muteLibsignalConsole();
 const baileysLogger = pino({ level: process.env.WA_DRIVER_BAILEYS_LOG ?? 'silent' }, pino.destination(2));
 const sessions = new Map<string, DriverSession>();
+const loopDelay = new LoopDelayMonitor();
 
 function emit(event: SessionEventOut): void {
   process.stdout.write(`${JSON.stringify({ ...event, t: Date.now() })}\n`);
@@ -36,6 +38,7 @@ function stats(): DriverStats {
     cpuSystemSeconds: cpu.system / 1e6,
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
+    eventLoopDelay: loopDelay.current(),
   };
 }
 

@@ -1,4 +1,5 @@
 import { faultKinds, type FaultKind, type SandboxStats } from '@app/wa-sandbox-client';
+import { LoopDelayMonitor } from '../common/loop-delay';
 
 function zeroFaults(): Record<FaultKind, number> {
   return Object.fromEntries(faultKinds.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -7,6 +8,7 @@ function zeroFaults(): Record<FaultKind, number> {
 /** Cumulative counters since start (or the last reset); gauges are read from the live state. */
 export class StatsCounters {
   readonly startedAt = Date.now();
+  private readonly loopDelay = new LoopDelayMonitor();
   connectionsAccepted = 0;
   handshakeFailures = 0;
   logins = 0;
@@ -56,6 +58,7 @@ export class StatsCounters {
         heapUsedBytes: memory.heapUsed,
         cpuUserSeconds: cpu.user / 1e6,
         cpuSystemSeconds: cpu.system / 1e6,
+        eventLoopDelay: this.loopDelay.current(),
       },
       accounts: gauges.accounts,
       devices: gauges.devices,
