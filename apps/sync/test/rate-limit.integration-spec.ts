@@ -53,15 +53,17 @@ describe('sync: the shared GHL rate limiter', () => {
     const started = Date.now();
     const worker = async (r: { limiter: GhlRateLimiter; api: GhlApiClient }) => {
       while (next < calls) {
-        try {
-          await r.limiter.acquire(key);
-        } catch (err) {
-          if (!(err instanceof RateLimitWaitError)) throw err;
-          waits += 1;
-          await new Promise((resolve) => setTimeout(resolve, err.retryAfterMs));
-          continue;
-        }
         next += 1;
+        for (;;) {
+          try {
+            await r.limiter.acquire(key);
+            break;
+          } catch (err) {
+            if (!(err instanceof RateLimitWaitError)) throw err;
+            waits += 1;
+            await new Promise((resolve) => setTimeout(resolve, err.retryAfterMs));
+          }
+        }
         await r.api.findContactByPhone({ accessToken, resourceKey: key }, location.id, newPhone());
       }
     };

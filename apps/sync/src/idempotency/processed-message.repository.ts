@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { MessageDirection } from '@app/persistence';
 import { Sql } from '../db/sql';
+import { StatementBatcher } from '../db/statement-batcher';
 
 /**
  * What the sync remembers about one side effect, in `processed_messages.result`:
@@ -39,17 +40,40 @@ export interface MappingInput {
   direction: MessageDirection;
 }
 
+interface BeginItem {
+  key: string;
+  locationId: string;
+  record: string;
+}
+
+interface CompleteItem {
+  key: string;
+  locationId: string;
+  record: string;
+  mapping?: MappingInput;
+}
+
 /**
  * `processed_messages` (and the `message_mappings` written with them): checked before a side effect
  * and written with its result, so a redelivered or replayed event never writes to GHL twice.
+ *
+ * The two writes every synced event makes (`begin`, `complete`) are batched across concurrent events
+ * (StatementBatcher): one statement, one commit for all events that reached that step together.
  */
 @Injectable()
 export class ProcessedMessageRepository {
+  private readonly beginBatch = new StatementBatcher<BeginItem, boolean>((items) =>
+    this.insertIntents(items),
+  );
+  private readonly completeBatch = new StatementBatcher<CompleteItem, void>((items) =>
+    this.writeResults(items),
+  );
+
   constructor(private readonly sql: Sql) {}
 
   /**
-   * Writes a `pending` intent unless the key exists; one round trip on the common path. When it
-   * exists, returns what is recorded and how old the record's last attempt is.
+   * Writes a `pending` intent unless the key exists. When it exists, returns what is recorded and how
+   * old the record's last attempt is.
    */
   async begin(
     key: string,
@@ -57,21 +81,67 @@ export class ProcessedMessageRepository {
     pending: Omit<Extract<ProcessedRecord, { state: 'pending' }>, 'state' | 'attemptAt'> = {},
   ): Promise<BeginResult> {
     const record: ProcessedRecord = { state: 'pending', attemptAt: Date.now(), ...pending };
-    const inserted = await this.sql.query(
-      `INSERT INTO processed_messages (key, location_id, result) VALUES ($1, $2, $3::jsonb)
-       ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [key, locationId, JSON.stringify(record)],
-    );
-    if (inserted.rows.length > 0) return { fresh: true };
+    const fresh = await this.beginBatch.submit({ key, locationId, record: JSON.stringify(record) });
+    if (fresh) return { fresh: true };
     const existing = await this.get(key);
     if (!existing) return this.begin(key, locationId, pending);
     return existing;
+  }
+
+  /** One INSERT for a batch of intents; true for each key this batch created. */
+  private async insertIntents(items: BeginItem[]): Promise<boolean[]> {
+    // A key twice in one batch (one event delivered twice at once): only its first item may win.
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!first.has(item.key)) first.set(item.key, i);
+    });
+    const unique = [...first.values()].map((i) => items[i]);
+    const { rows } = await this.sql.query<{ key: string }>(
+      `INSERT INTO processed_messages (key, location_id, result)
+       SELECT * FROM unnest($1::text[], $2::varchar[], $3::jsonb[])
+       ON CONFLICT (key) DO NOTHING RETURNING key`,
+      [unique.map((i) => i.key), unique.map((i) => i.locationId), unique.map((i) => i.record)],
+      'sync_processed_begin_batch',
+    );
+    const created = new Set(rows.map((r) => r.key));
+    return items.map((item, i) => created.has(item.key) && first.get(item.key) === i);
+  }
+
+  /** One statement for a batch of results and their mappings (all or none). */
+  private async writeResults(items: CompleteItem[]): Promise<void[]> {
+    // The last result of a key wins (DO UPDATE may touch a row once per statement).
+    const byKey = new Map<string, CompleteItem>();
+    for (const item of items) byKey.set(item.key, item);
+    const records = [...byKey.values()];
+    const mappings = items.flatMap((item) => (item.mapping ? [item.mapping] : []));
+    await this.sql.query(
+      `WITH mapped AS (
+         INSERT INTO message_mappings (location_id, wa_message_id, ghl_message_id, direction)
+         SELECT * FROM unnest($4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[])
+         ON CONFLICT DO NOTHING
+       )
+       INSERT INTO processed_messages (key, location_id, result)
+       SELECT * FROM unnest($1::text[], $2::varchar[], $3::jsonb[])
+       ON CONFLICT (key) DO UPDATE SET result = EXCLUDED.result`,
+      [
+        records.map((r) => r.key),
+        records.map((r) => r.locationId),
+        records.map((r) => r.record),
+        mappings.map((m) => m.locationId),
+        mappings.map((m) => m.waMessageId),
+        mappings.map((m) => m.ghlMessageId),
+        mappings.map((m) => m.direction),
+      ],
+      'sync_processed_complete_batch',
+    );
+    return items.map(() => undefined);
   }
 
   async get(key: string): Promise<{ fresh: false; record: ProcessedRecord; ageMs: number } | null> {
     const { rows } = await this.sql.query<{ result: ProcessedRecord; created_at: Date }>(
       `SELECT result, created_at FROM processed_messages WHERE key = $1`,
       [key],
+      'sync_processed_get',
     );
     const row = rows[0];
     if (!row) return null;
@@ -106,28 +176,7 @@ export class ProcessedMessageRepository {
     record: Extract<ProcessedRecord, { state: 'done' }>,
     mapping?: MappingInput,
   ): Promise<void> {
-    const recordSql = `INSERT INTO processed_messages (key, location_id, result) VALUES ($1, $2, $3::jsonb)
-       ON CONFLICT (key) DO UPDATE SET result = EXCLUDED.result`;
-    if (!mapping) {
-      await this.sql.query(recordSql, [key, locationId, JSON.stringify(record)]);
-      return;
-    }
-    await this.sql.query(
-      `WITH mapped AS (
-         INSERT INTO message_mappings (location_id, wa_message_id, ghl_message_id, direction)
-         VALUES ($4, $5, $6, $7) ON CONFLICT DO NOTHING
-       )
-       ${recordSql}`,
-      [
-        key,
-        locationId,
-        JSON.stringify(record),
-        mapping.locationId,
-        mapping.waMessageId,
-        mapping.ghlMessageId,
-        mapping.direction,
-      ],
-    );
+    await this.completeBatch.submit({ key, locationId, record: JSON.stringify(record), mapping });
   }
 
   /** Forgets a pending intent whose call certainly changed nothing in GHL (an answered 4xx/429/401). */

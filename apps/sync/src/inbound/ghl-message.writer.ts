@@ -76,8 +76,10 @@ export class GhlMessageWriter {
         `waMessageId ${input.waMessageId}`,
       );
     }
-    // Fails fast (before any intent) when the location waits for a re-install.
+    // Fails fast, before any intent is written, when the location waits for a re-install or for a
+    // rate-limit slot (the common case of a retried event under a burst).
     const kind = await this.gateway.tokenKind(locationId);
+    this.gateway.precheckRateLimit(locationId);
 
     const begun = await this.processed.begin(key, locationId);
     if (!begun.fresh) {

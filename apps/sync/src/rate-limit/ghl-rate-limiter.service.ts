@@ -9,7 +9,8 @@ import {
   batchSize,
   batchTtlMs,
   missingStamps,
-  retrySlot,
+  projectedSlot,
+  stampAheadMs,
   waitAfterRefusal,
   type ReservationState,
 } from './rate-limit.policy';
@@ -29,16 +30,26 @@ export class RateLimitWaitError extends TransientError {
   }
 }
 
+/** A granted slot. Its request must reach GHL before `stampBy` (local clock), or it is counted again. */
+export interface SlotLease {
+  resourceKey: string;
+  stampBy: number;
+}
+
 interface LocalBucket {
   /** Slots reserved in the shared log and not used yet. */
   tokens: number;
   /** Local clock; unused slots lapse then. */
   expiresAt: number;
+  /** Local clock; a request made with one of `tokens` must have reached GHL by then. */
+  stampBy: number;
   /** Local clock; after a 429 or a refusal nothing is asked of the database before this. */
   waitUntil: number;
-  /** Local clock; the latest retry time handed to a refused caller (see `retrySlot`). */
-  lastAssignedAt: number;
   waitReason: 'blocked' | 'window' | 'daily';
+  /** The shared window's entries as of our last reservation, in local clock. */
+  window: number[];
+  /** Stamps of the slots promised to refused callers (local clock), see `projectedSlot`. */
+  promised: number[];
   /** Callers waiting for the reservation in flight. */
   waiting: number;
   reserving: Promise<ReservationState> | undefined;
@@ -49,12 +60,16 @@ interface LocalBucket {
   correcting: Promise<void> | undefined;
 }
 
+/** Callers coming back exactly on their slot may beat the slot by a few milliseconds. */
+const RETURN_MARGIN_MS = 20;
+
 /**
  * GHL's per-location limit, shared by all sync replicas through `rate_limit_buckets`: a call goes only
  * with a slot of the location's sliding window. Each replica reserves small batches (a few database
  * round trips per second per busy location), never waits inside a handler (a refusal is a
- * `RateLimitWaitError` with the time until the next slot), and corrects itself from GHL's
- * `X-RateLimit-*` headers and 429s. Off (`GHL_RATE_LIMIT_ENABLED=false`) it allows everything.
+ * `RateLimitWaitError` saying when this caller's slot will be free), and corrects itself from GHL's
+ * `X-RateLimit-*` headers, from 429s, and from requests that reached GHL later than planned. Off
+ * (`GHL_RATE_LIMIT_ENABLED=false`) it allows everything.
  */
 @Injectable()
 export class GhlRateLimiter {
@@ -82,18 +97,18 @@ export class GhlRateLimiter {
     return this.enabled;
   }
 
-  /** Takes one slot for `resourceKey` (e.g. `location:<id>`), or throws `RateLimitWaitError`. */
-  async acquire(resourceKey: string): Promise<void> {
-    if (!this.enabled) return;
+  /**
+   * Takes one slot for `resourceKey` (e.g. `location:<id>`), or throws `RateLimitWaitError`. Hand the
+   * lease to `settle` once GHL answered.
+   */
+  async acquire(resourceKey: string): Promise<SlotLease | null> {
+    if (!this.enabled) return null;
     const bucket = this.bucket(resourceKey);
     // A few rounds at most: a reservation shared by more callers than it granted is retried once.
     for (let round = 0; round < 3; round++) {
-      const now = Date.now();
-      if (bucket.tokens > 0 && now < bucket.expiresAt) {
-        bucket.tokens -= 1;
-        return;
-      }
-      if (now < bucket.waitUntil) throw this.refuse(resourceKey, bucket, bucket.waitUntil - now);
+      const lease = this.take(resourceKey, bucket);
+      if (lease) return lease;
+      if (Date.now() < bucket.waitUntil) throw this.refuse(resourceKey, bucket);
       bucket.waiting += 1;
       let state: ReservationState;
       try {
@@ -104,14 +119,39 @@ export class GhlRateLimiter {
       } finally {
         bucket.waiting -= 1;
       }
-      if (bucket.tokens > 0 && Date.now() < bucket.expiresAt) {
-        bucket.tokens -= 1;
-        return;
-      }
-      if (state.granted === 0) throw this.refuse(resourceKey, bucket, bucket.waitUntil - Date.now());
+      const granted = this.take(resourceKey, bucket);
+      if (granted) return granted;
+      if (state.granted === 0) throw this.refuse(resourceKey, bucket);
     }
     // Others took every slot of the rounds above: the window is as good as full.
-    throw this.refuse(resourceKey, bucket, batchTtlMs(bucket.limits?.intervalMs ?? this.defaults.intervalMs));
+    throw this.refuse(resourceKey, bucket);
+  }
+
+  /**
+   * Throws the refusal `acquire` would throw when this process already knows the location has no slot
+   * before a later time, without asking the database; lets a handler skip its other work (an
+   * idempotency intent, ...) for an event that cannot be sent now.
+   */
+  precheck(resourceKey: string): void {
+    if (!this.enabled) return;
+    const bucket = this.buckets.get(resourceKey);
+    if (!bucket || (bucket.tokens > 0 && Date.now() < bucket.expiresAt)) return;
+    if (Date.now() < bucket.waitUntil) throw this.refuse(resourceKey, bucket);
+  }
+
+  /**
+   * After GHL answered: a request that reached GHL after its slot's stamp (a stalled process, a slow
+   * network) is counted once more, at the database's now, so the shared window cannot free its slot
+   * before GHL's does.
+   */
+  settle(lease: SlotLease | null): void {
+    if (!lease || Date.now() <= lease.stampBy) return;
+    ghlMetrics.limiterWaits.inc({ reason: 'late_use' });
+    this.repository
+      .appendStamp(lease.resourceKey)
+      .catch((err: unknown) =>
+        this.logger.warn({ err, resourceKey: lease.resourceKey }, 'could not count a late request'),
+      );
   }
 
   /**
@@ -147,9 +187,13 @@ export class GhlRateLimiter {
   async penalize(resourceKey: string, retryAfterMs: number): Promise<void> {
     if (!this.enabled) return;
     const bucket = this.bucket(resourceKey);
+    const now = Date.now();
     bucket.tokens = 0;
-    bucket.waitUntil = Math.max(bucket.waitUntil, Date.now() + retryAfterMs);
+    bucket.waitUntil = Math.max(bucket.waitUntil, now + retryAfterMs);
     bucket.waitReason = 'blocked';
+    // The database counts the window as full from now on; so does our view of it.
+    const max = bucket.limits?.max ?? this.defaults.max;
+    bucket.window = [...bucket.window, ...Array<number>(Math.max(0, max - bucket.window.length)).fill(now)];
     ghlMetrics.limiterWaits.inc({ reason: 'ghl_429' });
     this.logger.warn({ resourceKey, retryAfterMs }, 'GHL answered 429; pausing this resource');
     await this.repository.block(resourceKey, retryAfterMs, this.defaults);
@@ -160,14 +204,26 @@ export class GhlRateLimiter {
     return this.buckets.get(resourceKey)?.tokens ?? 0;
   }
 
+  private take(resourceKey: string, bucket: LocalBucket): SlotLease | null {
+    if (bucket.tokens <= 0 || Date.now() >= bucket.expiresAt) return null;
+    bucket.tokens -= 1;
+    return { resourceKey, stampBy: bucket.stampBy };
+  }
+
   private async reserve(resourceKey: string, bucket: LocalBucket): Promise<ReservationState> {
     const max = bucket.limits?.max ?? this.defaults.max;
+    const sentAt = Date.now();
     const state = await this.repository.reserve(resourceKey, batchSize(bucket.waiting, max), this.defaults);
     const now = Date.now();
+    const offset = now - state.nowMs;
     bucket.limits = { max: state.max, intervalMs: state.intervalMs, dailyLimit: state.dailyLimit };
     bucket.lastLiveCount = state.liveCount;
+    bucket.window = state.stamps.map((stamp) => stamp + offset);
+    bucket.promised = bucket.promised.filter((stamp) => stamp > now);
     bucket.tokens = state.granted;
     bucket.expiresAt = now + batchTtlMs(state.intervalMs);
+    // The slots were stamped stampAhead after the database's now, which is after `sentAt`.
+    bucket.stampBy = sentAt + stampAheadMs(state.intervalMs);
     if (state.granted === 0) {
       const refusal = waitAfterRefusal(state);
       bucket.waitUntil = now + refusal.waitMs;
@@ -176,20 +232,29 @@ export class GhlRateLimiter {
     return state;
   }
 
-  private refuse(resourceKey: string, bucket: LocalBucket, waitMs: number): RateLimitWaitError {
+  /** A refusal telling the caller when its slot will be free (and promising that slot to it). */
+  private refuse(resourceKey: string, bucket: LocalBucket): RateLimitWaitError {
     ghlMetrics.limiterWaits.inc({ reason: bucket.waitReason });
     const now = Date.now();
-    if (bucket.waitReason === 'daily')
-      return new RateLimitWaitError(resourceKey, Math.max(1, waitMs), 'daily');
-    const slot = retrySlot({
+    if (bucket.waitReason === 'daily') {
+      return new RateLimitWaitError(resourceKey, Math.max(1, bucket.waitUntil - now), 'daily');
+    }
+    const intervalMs = bucket.limits?.intervalMs ?? this.defaults.intervalMs;
+    const at = projectedSlot({
       nowMs: now,
-      earliestMs: now + Math.max(1, waitMs),
-      lastAssignedAt: bucket.lastAssignedAt,
+      window: bucket.window,
+      promised: bucket.promised,
       max: bucket.limits?.max ?? this.defaults.max,
-      intervalMs: bucket.limits?.intervalMs ?? this.defaults.intervalMs,
+      intervalMs,
+      notBeforeMs: bucket.waitReason === 'blocked' ? bucket.waitUntil : undefined,
     });
-    bucket.lastAssignedAt = slot.atMs;
-    return new RateLimitWaitError(resourceKey, slot.waitMs, bucket.waitReason);
+    insertSorted(bucket.promised, at + stampAheadMs(intervalMs));
+    const jitter = Math.random() * RETURN_MARGIN_MS;
+    return new RateLimitWaitError(
+      resourceKey,
+      Math.max(1, Math.round(at - now + RETURN_MARGIN_MS + jitter)),
+      bucket.waitReason,
+    );
   }
 
   private async correct(
@@ -232,9 +297,11 @@ export class GhlRateLimiter {
       bucket = {
         tokens: 0,
         expiresAt: 0,
+        stampBy: 0,
         waitUntil: 0,
-        lastAssignedAt: 0,
         waitReason: 'window',
+        window: [],
+        promised: [],
         waiting: 0,
         reserving: undefined,
         lastLiveCount: 0,
@@ -245,4 +312,10 @@ export class GhlRateLimiter {
     }
     return bucket;
   }
+}
+
+function insertSorted(list: number[], value: number): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1] > value) i--;
+  list.splice(i, 0, value);
 }

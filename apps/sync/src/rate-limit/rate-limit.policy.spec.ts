@@ -3,7 +3,7 @@ import {
   batchTtlMs,
   missingStamps,
   msUntilUtcMidnight,
-  retrySlot,
+  projectedSlot,
   stampAheadMs,
   utcDay,
   waitAfterRefusal,
@@ -16,6 +16,7 @@ const base: ReservationState = {
   nowMs: 1_000_000,
   oldestMs: 995_000,
   liveCount: 100,
+  stamps: [],
   max: 100,
   intervalMs: 10_000,
   dailyLimit: 200_000,
@@ -59,50 +60,41 @@ describe('rate-limit policy', () => {
     expect(utcDay(now)).toBe('2026-11-21');
   });
 
-  it('spreads refused callers at the pace the window frees slots, from the earliest free slot', () => {
-    const noJitter = () => 0;
-    const first = retrySlot({
-      nowMs: 0,
-      earliestMs: 5_000,
-      lastAssignedAt: 0,
-      max: 100,
-      intervalMs: 10_000,
-      random: noJitter,
-    });
-    expect(first).toEqual({ atMs: 5_000, waitMs: 5_000 });
-    const second = retrySlot({
-      nowMs: 0,
-      earliestMs: 5_000,
-      lastAssignedAt: first.atMs,
-      max: 100,
-      intervalMs: 10_000,
-      random: noJitter,
-    });
-    expect(second.atMs).toBe(5_104);
-    // An old schedule does not delay a caller when the window is free again.
-    expect(
-      retrySlot({
-        nowMs: 20_000,
-        earliestMs: 20_001,
-        lastAssignedAt: 5_104,
-        max: 100,
-        intervalMs: 10_000,
-        random: noJitter,
-      }).atMs,
-    ).toBe(20_001);
+  it('tells each refused caller when the window, with the slots promised before, has room for it', () => {
+    // A full window of 4 taken at t=0 (stamped at 40), interval 1 s.
+    const window = [40, 40, 40, 40];
+    const promised: number[] = [];
+    const slots: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const at = projectedSlot({ nowMs: 50, window, promised, max: 4, intervalMs: 1_000 });
+      promised.push(at + 40);
+      slots.push(at);
+    }
+    // Four come back when the first four leave the window, four one window later: once each.
+    expect(slots).toEqual([1_041, 1_041, 1_041, 1_041, 2_082, 2_082, 2_082, 2_082]);
   });
 
-  it('adds at most half a slot of jitter', () => {
-    const slot = retrySlot({
-      nowMs: 0,
-      earliestMs: 1_000,
-      lastAssignedAt: 0,
-      max: 100,
-      intervalMs: 10_000,
-      random: () => 0.999,
-    });
-    expect(slot.waitMs).toBeGreaterThan(1_000);
-    expect(slot.waitMs).toBeLessThanOrEqual(1_052);
+  it('gives a slot at once when the window has room, and never before a 429 pause ends', () => {
+    expect(projectedSlot({ nowMs: 5_000, window: [100, 200], promised: [], max: 4, intervalMs: 1_000 })).toBe(
+      5_000,
+    );
+    // Old entries no longer count.
+    expect(
+      projectedSlot({ nowMs: 5_000, window: [1, 2, 3, 4], promised: [], max: 4, intervalMs: 1_000 }),
+    ).toBe(5_000);
+    expect(
+      projectedSlot({
+        nowMs: 5_000,
+        window: [],
+        promised: [],
+        max: 4,
+        intervalMs: 1_000,
+        notBeforeMs: 7_000,
+      }),
+    ).toBe(7_000);
+  });
+
+  it('spreads a 429 retry over a short span', () => {
     expect(withJitter(1_000, 10_000, () => 0.5)).toBe(1_500);
   });
 

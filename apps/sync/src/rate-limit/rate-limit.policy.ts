@@ -48,6 +48,8 @@ export interface ReservationState {
   /** Oldest request time still in the window (before this grant), null when the window was empty. */
   oldestMs: number | null;
   liveCount: number;
+  /** Every entry of the window after this grant (database clock, epoch ms). */
+  stamps: number[];
   max: number;
   intervalMs: number;
   dailyLimit: number;
@@ -69,26 +71,31 @@ export function waitAfterRefusal(state: ReservationState): {
 }
 
 /**
- * The retry time for a caller refused now. Refused events come back one by one at the pace the
- * window frees slots (max per interval, each held `stampAheadMs` longer), starting at the earliest
- * free slot: a burst of refused events is spread over the coming windows instead of all returning at
- * the first free slot, where all but one would be refused again (and spend a delivery each time).
- *
- * `lastAssignedAt` is the latest time given to an earlier caller of the same bucket.
+ * When a caller refused now can have a slot, by simulating the window: the entries it holds (local
+ * clock) plus the slots already promised to earlier refused callers. The new caller gets the time at
+ * which the window has room for it: a burst of 200 refused events for a window of 100 is told "in one
+ * window" for the first 100 and "in two windows" for the rest, so each comes back once, when its slot
+ * is free, instead of all at the first free slot (where all but one would be refused again and spend
+ * a delivery each time).
  */
-export function retrySlot(input: {
+export function projectedSlot(input: {
   nowMs: number;
-  earliestMs: number;
-  lastAssignedAt: number;
+  /** Request times counted in the window (sorted or not, past or future). */
+  window: readonly number[];
+  /** Stamps of slots promised to earlier refused callers. */
+  promised: readonly number[];
   max: number;
   intervalMs: number;
-  random?: () => number;
-}): { atMs: number; waitMs: number } {
-  const spacing = (input.intervalMs + stampAheadMs(input.intervalMs)) / Math.max(1, input.max);
-  const atMs = Math.max(input.earliestMs, input.lastAssignedAt + spacing);
-  // A little jitter inside the slot, so two replicas' schedules do not collide exactly.
-  const jitter = (input.random ?? Math.random)() * Math.min(spacing, 1_000) * 0.5;
-  return { atMs, waitMs: Math.max(1, Math.round(atMs - input.nowMs + jitter)) };
+  /** Not before this (a 429's pause). */
+  notBeforeMs?: number;
+}): number {
+  const live = [...input.window.filter((s) => s > input.nowMs - input.intervalMs), ...input.promised].sort(
+    (a, b) => a - b,
+  );
+  let at = Math.max(input.nowMs, input.notBeforeMs ?? 0);
+  // The window has room at `at` once fewer than `max` entries are younger than the interval.
+  if (live.length >= input.max) at = Math.max(at, live[live.length - input.max] + input.intervalMs + 1);
+  return at;
 }
 
 /** Spreads retries of a 429 over a short span instead of one instant. */

@@ -10,6 +10,7 @@ export interface BucketDefaults {
 
 interface ReserveRow {
   granted: number;
+  stamps: number[];
   now_ms: number;
   oldest_ms: number | null;
   live_count: number;
@@ -59,10 +60,11 @@ export class RateLimitRepository {
                 day = $2, day_count = g.used_today + g.granted, updated_at = now()
            FROM g
           WHERE b.resource_key = g.resource_key
-         RETURNING g.granted, g.now_ms, g.live[1] AS oldest_ms, cardinality(g.live) + g.granted AS live_count,
+         RETURNING g.granted, g.now_ms, g.live[1] AS oldest_ms, cardinality(g.live) + g.granted AS live_count, b.stamps,
                    g.max_requests, g.interval_ms, g.daily_limit, g.used_today + g.granted AS day_count,
                    g.blocked_until_ms`,
         [key, utcDay(Date.now()), want, MAX_STAMP_AHEAD_MS],
+        'sync_rate_limit_reserve',
       );
       const row = rows[0];
       if (row) {
@@ -71,6 +73,7 @@ export class RateLimitRepository {
           nowMs: row.now_ms,
           oldestMs: row.oldest_ms,
           liveCount: row.live_count,
+          stamps: row.stamps,
           max: row.max_requests,
           intervalMs: row.interval_ms,
           dailyLimit: row.daily_limit,
@@ -130,6 +133,17 @@ export class RateLimitRepository {
           AND (cur.max_requests - COALESCE($3::int, cur.max_requests) > cardinality(cur.live)
                OR cur.daily_limit - COALESCE($4::int, cur.daily_limit) > cur.used_today)`,
       [key, utcDay(Date.now()), ghl.remaining, ghl.dailyRemaining, MAX_STAMP_AHEAD_MS],
+    );
+  }
+
+  /**
+   * A granted slot was used later than its stamp allows for (a stalled process): counts it once more
+   * at the database's now, which is after GHL counted the request, so our window cannot free it early.
+   */
+  async appendStamp(key: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE rate_limit_buckets SET stamps = stamps || ${NOW_MS}, updated_at = now() WHERE resource_key = $1`,
+      [key],
     );
   }
 

@@ -29,18 +29,25 @@ export class GhlGateway {
     }
   }
 
+  /** Throws at once when this location's rate limit is known to have no slot now (no database call). */
+  precheckRateLimit(locationId: string): void {
+    this.limiter.precheck(resourceKey('location', locationId));
+  }
+
   /** The token kind of a location (a Private Integration token only syncs contacts). */
   async tokenKind(locationId: string): Promise<LocationCredential['kind']> {
     return (await this.tokens.credentialFor(locationId)).kind;
   }
 
   private async attempt<T>(key: string, credential: LocationCredential, work: (auth: GhlAuth) => Promise<T>) {
-    await this.limiter.acquire(key);
+    const lease = await this.limiter.acquire(key);
     try {
       return await work({ accessToken: credential.accessToken, resourceKey: key });
     } catch (err) {
       if (err instanceof GhlRateLimitedError) await this.limiter.penalize(key, err.retryAfterMs);
       throw err;
+    } finally {
+      this.limiter.settle(lease);
     }
   }
 }

@@ -342,12 +342,16 @@ export class GhlTokenService {
       company = await this.refresh('company', companyId, company.revision, 'expiring');
     const key = resourceKey('company', companyId);
     const mint = async (token: StoredToken) => {
-      await this.limiter.acquire(key);
-      return this.ghl.locationToken(
-        { accessToken: token.accessToken, resourceKey: key },
-        companyId,
-        locationId,
-      );
+      const lease = await this.limiter.acquire(key);
+      try {
+        return await this.ghl.locationToken(
+          { accessToken: token.accessToken, resourceKey: key },
+          companyId,
+          locationId,
+        );
+      } finally {
+        this.limiter.settle(lease);
+      }
     };
     let answer;
     try {

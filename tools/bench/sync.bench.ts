@@ -1,0 +1,434 @@
+/**
+ * Measures the sync app end to end: WhatsApp events published on the bus → the built sync app (a
+ * separate process, as in production) → the GHL sandbox (in this process, so receipt times share the
+ * publisher's clock).
+ *
+ *   npm run build && node dist/tools/bench/sync.bench.js --scenario latency|throughput|limits [options]
+ *
+ *   latency     events at a fixed rate (default 200/s) over 100 locations, limiter on; p50/p99 from
+ *               publish to the sandbox receiving the inbound message.
+ *   throughput  as many events as the sync takes, over 100 locations, limiter off (and the sandbox's
+ *               limits off); sustained events/s.
+ *   limits      3× the allowed burst (300 messages) for each of 50 locations at once, limiter on,
+ *               sandbox at GHL's 100 / 10 s: 429s served, and the share of the allowed rate used.
+ *
+ * Options: --events N, --rate N (latency), --locations N, --chats N (per location), --concurrency N
+ * (SYNC_CONCURRENCY), --burst N (limits: messages per location). Chats are warmed up first (contact
+ * and conversation exist), so a measured message is one GHL call, as in a running deployment.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseEnv, syncConfigSchema } from '@app/config';
+import type { EventPayload } from '@app/contracts';
+import { EventBus, MessagingConnection, STREAMS, StreamProvisioner } from '@app/messaging';
+import { createDataSource, SecretBox } from '@app/persistence';
+import { freePort, startNatsServer } from '@app/testing';
+import { createTestDatabase } from '@app/testing/postgres';
+import type { RecordedRequestDto } from '@app/ghl-sandbox-client';
+import { pino } from 'pino';
+import { startGhlSandbox, type GhlSandbox } from '../../apps/ghl-sandbox/src/ghl-sandbox';
+import type { NewMessage } from '../../apps/ghl-sandbox/src/api/conversations.service';
+import { Sql } from '../../apps/sync/src/db/sql';
+import { InstallationRepository, TokenRepository } from '../../apps/sync/src/tokens/token.repository';
+
+type Scenario = 'latency' | 'throughput' | 'limits';
+
+interface Options {
+  scenario: Scenario;
+  events: number;
+  rate: number;
+  locations: number;
+  chats: number;
+  concurrency: number;
+  burst: number;
+}
+
+const DEFAULTS: Record<Scenario, Omit<Options, 'scenario'>> = {
+  latency: { events: 6_000, rate: 200, locations: 100, chats: 2, concurrency: 128, burst: 0 },
+  throughput: { events: 20_000, rate: 0, locations: 100, chats: 2, concurrency: 256, burst: 0 },
+  limits: { events: 0, rate: 0, locations: 50, chats: 10, concurrency: 256, burst: 300 },
+};
+
+function parseArgs(argv: string[]): Options {
+  const scenarioIndex = argv.indexOf('--scenario');
+  const scenario = argv[scenarioIndex + 1] as Scenario | undefined;
+  if (scenarioIndex === -1 || !scenario || !(scenario in DEFAULTS)) {
+    throw new Error(
+      'usage: --scenario latency|throughput|limits [--events N] [--rate N] [--locations N] [--chats N] [--concurrency N] [--burst N]',
+    );
+  }
+  const options: Options = { scenario, ...DEFAULTS[scenario] };
+  for (let i = 0; i < argv.length; i++) {
+    if (i === scenarioIndex || i === scenarioIndex + 1) continue;
+    const match = /^--(events|rate|locations|chats|concurrency|burst)$/.exec(argv[i] ?? '');
+    const value = Number(argv[i + 1]);
+    if (!match || !Number.isInteger(value) || value < 1)
+      throw new Error(`bad argument ${argv[i]} ${argv[i + 1]}`);
+    options[match[1] as Exclude<keyof Options, 'scenario'>] = value;
+    i++;
+  }
+  return options;
+}
+
+const quantile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const fmt = (n: number, digits = 1) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '-';
+
+/** The built sync app as a child process; resolves once it is ready (its consumers run by then). */
+async function startSyncProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const entry = resolve(__dirname, '../../apps/sync/src/main.js');
+  // SYNC_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the sync under load.
+  const nodeArgs = (process.env.SYNC_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const tail: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) {
+      createInterface({ input: stream }).on('line', (line) => {
+        tail.push(line);
+        if (tail.length > 50) tail.shift();
+      });
+    }
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`sync exited (${child.exitCode}) before it was ready:\n${tail.join('\n')}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return child;
+    if (Date.now() > deadline) throw new Error(`sync not ready within 60 s:\n${tail.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Mean handler time, mean GHL call time and limiter waits, from the sync's own /metrics. */
+async function syncDiagnostics(port: number): Promise<string> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const sum = (name: string, filter = '') =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name) && l.includes(filter))
+      .reduce((total, l) => total + Number(l.split(' ').pop()), 0);
+  const handlerMs =
+    (sum('bus_handler_duration_seconds_sum', 'sync-messages') /
+      sum('bus_handler_duration_seconds_count', 'sync-messages')) *
+    1000;
+  const ghlMs = (sum('ghl_request_duration_seconds_sum') / sum('ghl_request_duration_seconds_count')) * 1000;
+  return `handler ${fmt(handlerMs)} ms mean, GHL call ${fmt(ghlMs)} ms mean, limiter waits ${sum('ghl_limiter_waits_total')}, naks ${sum('bus_messages_handled_total', 'outcome="nak"')}`;
+}
+
+interface Chat {
+  locationId: string;
+  phone: string;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const limited = options.scenario !== 'throughput';
+  const logger = pino({ level: 'warn' });
+
+  // ---- infrastructure ----
+  const nats = await startNatsServer();
+  const db = await createTestDatabase('sync_bench_test');
+  const dataSource = createDataSource(db.url);
+  await dataSource.initialize();
+  await dataSource.runMigrations({ transaction: 'each' });
+  const sandbox: GhlSandbox = await startGhlSandbox({
+    port: 0,
+    logLevel: 'silent',
+    // GHL's limits when the limiter is measured; none when the sync's own speed is.
+    rateLimit: limited
+      ? { max: 100, intervalMs: 10_000 }
+      : { max: 100_000_000, intervalMs: 10_000, daily: 100_000_000 },
+  });
+  const provider = await fetch(`${sandbox.url}/admin/providers`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sandbox.config.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ deliveryUrl: 'http://127.0.0.1:9/provider' }),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+
+  // Receipt times of inbound messages (by altId) and every request the sandbox answered.
+  const received = new Map<string, number>();
+  const conversations = sandbox.context.conversations;
+  const addMessage = conversations.addMessage.bind(conversations);
+  conversations.addMessage = (input: NewMessage, now: number) => {
+    if (input.altId !== undefined && !received.has(input.altId)) received.set(input.altId, performance.now());
+    return addMessage(input, now);
+  };
+  const requests: { at: number; status: number; locationId?: string; operationId?: string }[] = [];
+  const recordRequest = sandbox.state.recordRequest.bind(sandbox.state);
+  sandbox.state.recordRequest = (entry: RecordedRequestDto) => {
+    requests.push({
+      at: performance.now(),
+      status: entry.status,
+      locationId: entry.locationId,
+      operationId: entry.operationId,
+    });
+    // Bodies and headers of tens of thousands of requests are not needed here.
+    recordRequest({ ...entry, headers: {}, body: null, responseBody: null });
+  };
+
+  // ---- locations with tokens (stored encrypted, as the code exchange would) ----
+  const sql = new Sql(dataSource);
+  const tokens = new TokenRepository(
+    sql,
+    SecretBox.fromBase64(parseEnv(syncConfigSchema, {}).ENCRYPTION_KEY),
+  );
+  const installations = new InstallationRepository(sql);
+  const runId = Date.now().toString(36);
+  const chats: Chat[] = [];
+  for (let l = 0; l < options.locations; l++) {
+    const locationId = `bench${runId}l${l}`;
+    const admin = (path: string, body: unknown) =>
+      fetch(`${sandbox.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sandbox.config.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<Record<string, string>>);
+    await admin('/admin/locations', { id: locationId });
+    const pair = await admin('/admin/tokens', { locationId });
+    await tokens.write('location', locationId, {
+      accessToken: pair.access_token,
+      refreshToken: pair.refresh_token,
+      expiresAt: new Date(Date.now() + 86_000_000),
+      scopes: pair.scope,
+      userType: 'Location',
+      kind: 'oauth',
+    });
+    await installations.markInstalled(locationId, { companyId: null, installType: 'Location' });
+    for (let c = 0; c < options.chats; c++) {
+      chats.push({ locationId, phone: `+1555${String(l).padStart(4, '0')}${String(c).padStart(4, '0')}` });
+    }
+  }
+
+  const connection = await MessagingConnection.connect({ servers: nats.url, name: 'sync-bench', logger });
+  await new StreamProvisioner(connection, logger).ensureStreams();
+  const bus = new EventBus(connection, logger);
+
+  const httpPort = await freePort();
+  const sync = await startSyncProcess(
+    {
+      NODE_ENV: 'test',
+      NATS_URL: nats.url,
+      DATABASE_URL: db.url,
+      HTTP_PORT: String(httpPort),
+      GHL_API_BASE_URL: sandbox.url,
+      GHL_CONVERSATION_PROVIDER_ID: provider.id,
+      GHL_RATE_LIMIT_ENABLED: String(limited),
+      SYNC_CONCURRENCY: String(options.concurrency),
+      // Every rate-limit wait is a nak logged at warn by the bus library; keep stdout quiet.
+      LOG_LEVEL: 'error',
+    },
+    httpPort,
+  );
+
+  let seq = 0;
+  const published = new Map<string, number>();
+  const publish = async (chat: Chat, text: string): Promise<string> => {
+    seq += 1;
+    const waMessageId = `BENCH${runId}${seq}`;
+    const digits = chat.phone.slice(1);
+    const payload: EventPayload<'message.inbound'> = {
+      waMessageId,
+      chatJid: `${digits}@s.whatsapp.net`,
+      from: {
+        phone: chat.phone,
+        jid: `${digits}@s.whatsapp.net`,
+        lid: null,
+        pushName: `Chat ${digits.slice(-4)}`,
+      },
+      sentAt: new Date().toISOString(),
+      content: { kind: 'text', text },
+    };
+    published.set(waMessageId, performance.now());
+    await bus.publish('message.inbound', chat.locationId, payload);
+    return waMessageId;
+  };
+  const waitFor = async (ids: string[], timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (ids.some((id) => !received.has(id))) {
+      if (Date.now() > deadline) {
+        const missing = ids.filter((id) => !received.has(id)).length;
+        throw new Error(
+          `${missing} of ${ids.length} messages did not reach the sandbox within ${timeoutMs} ms`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  // ---- warm-up: every chat's contact and conversation exist, as in a running deployment ----
+  const warmStarted = performance.now();
+  const warmIds: string[] = [];
+  for (let i = 0; i < chats.length; i += 50) {
+    warmIds.push(...(await Promise.all(chats.slice(i, i + 50).map((chat) => publish(chat, 'warm-up')))));
+  }
+  await waitFor(warmIds, 180_000);
+  const warmSeconds = (performance.now() - warmStarted) / 1000;
+  if (limited) {
+    // Let the warm-up's requests leave GHL's window before the measured part.
+    await new Promise((r) => setTimeout(r, 11_000));
+  }
+  const requestsBefore = requests.length;
+
+  const rows: [string, string][] = [];
+  const cpu = cpus();
+  rows.push([
+    'machine',
+    `${cpu.length} cores (${cpu[0]?.model.trim() ?? '?'}), ${fmt(totalmem() / 2 ** 30, 0)} GiB`,
+  ]);
+  rows.push([
+    'sync',
+    `1 process (built app), SYNC_CONCURRENCY=${options.concurrency}, limiter ${limited ? 'on' : 'off'}`,
+  ]);
+  rows.push([
+    'setup',
+    `${options.locations} locations × ${options.chats} chats, warm-up ${fmt(warmSeconds)} s`,
+  ]);
+
+  try {
+    switch (options.scenario) {
+      case 'latency': {
+        const ids: string[] = [];
+        const started = performance.now();
+        const interval = 1000 / options.rate;
+        const sends: Promise<unknown>[] = [];
+        for (let i = 0; i < options.events; i++) {
+          const due = started + i * interval;
+          const wait = due - performance.now();
+          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          sends.push(publish(chats[i % chats.length], `latency ${i}`).then((id) => ids.push(id)));
+        }
+        await Promise.all(sends);
+        await waitFor(ids, 120_000);
+        const latencies = ids.map((id) => received.get(id)! - published.get(id)!).sort((a, b) => a - b);
+        const seconds = (Math.max(...ids.map((id) => received.get(id)!)) - started) / 1000;
+        rows.push(['events', `${ids.length} at ${options.rate}/s (achieved ${fmt(ids.length / seconds)}/s)`]);
+        rows.push(['latency p50', `${fmt(quantile(latencies, 0.5))} ms  (target ≤ 20 ms)`]);
+        rows.push(['latency p99', `${fmt(quantile(latencies, 0.99))} ms  (target ≤ 100 ms)`]);
+        rows.push(['latency max', `${fmt(latencies[latencies.length - 1])} ms`]);
+        break;
+      }
+      case 'throughput': {
+        const ids: string[] = [];
+        const started = performance.now();
+        let next = 0;
+        // A bounded number of publishes in flight, so the bus, not the publisher, sets the pace.
+        await Promise.all(
+          Array.from({ length: 256 }, async () => {
+            while (next < options.events) {
+              const i = next++;
+              ids.push(await publish(chats[i % chats.length], `throughput ${i}`));
+            }
+          }),
+        );
+        const publishedSeconds = (performance.now() - started) / 1000;
+        await waitFor(ids, 300_000);
+        const last = Math.max(...ids.map((id) => received.get(id)!));
+        const seconds = (last - started) / 1000;
+        const latencies = ids.map((id) => received.get(id)! - published.get(id)!).sort((a, b) => a - b);
+        rows.push([
+          'events',
+          `${ids.length} over ${options.locations} locations, published in ${fmt(publishedSeconds)} s`,
+        ]);
+        rows.push(['throughput', `${fmt(ids.length / seconds, 0)} events/s end to end  (target ≥ 1,000)`]);
+        rows.push([
+          'latency p50 / p99',
+          `${fmt(quantile(latencies, 0.5))} / ${fmt(quantile(latencies, 0.99))} ms (under full load)`,
+        ]);
+        break;
+      }
+      case 'limits': {
+        const ids: string[] = [];
+        const started = performance.now();
+        const perLocation = new Map<string, Chat[]>();
+        for (const chat of chats)
+          perLocation.set(chat.locationId, [...(perLocation.get(chat.locationId) ?? []), chat]);
+        const sends: Promise<string>[] = [];
+        for (const [, locationChats] of perLocation) {
+          for (let i = 0; i < options.burst; i++)
+            sends.push(publish(locationChats[i % locationChats.length], `burst ${i}`));
+        }
+        ids.push(...(await Promise.all(sends)));
+        await waitFor(ids, 600_000);
+        const seconds = (Math.max(...ids.map((id) => received.get(id)!)) - started) / 1000;
+        const measured = requests.slice(requestsBefore);
+        const tooMany = measured.filter((r) => r.status === 429).length;
+        // Share of the allowed rate used per location: after the first full window (the allowed burst),
+        // GHL allows max per interval; compare the calls made after it with that, over the time they took.
+        const max = 100;
+        const intervalMs = 10_000;
+        const usage: number[] = [];
+        let worstWindow = 0;
+        for (const [locationId] of perLocation) {
+          const times = measured
+            .filter((r) => r.locationId === locationId && r.status < 300)
+            .map((r) => r.at)
+            .sort((a, b) => a - b);
+          for (let i = 0, j = 0; i < times.length; i++) {
+            while (times[i] - times[j] >= intervalMs) j++;
+            worstWindow = Math.max(worstWindow, i - j + 1);
+          }
+          if (times.length <= max) continue;
+          const afterBurst = times.length - max;
+          const span = times[times.length - 1] - times[0];
+          usage.push(afterBurst / (span / intervalMs) / max);
+        }
+        usage.sort((a, b) => a - b);
+        const dead = await (
+          await connection.jsm()
+        ).streams
+          .info(STREAMS.deadLetters)
+          .then((i) => i.state.messages);
+        rows.push([
+          'burst',
+          `${options.burst} messages × ${options.locations} locations (3× the allowed 100 / 10 s)`,
+        ]);
+        rows.push([
+          'delivered',
+          `${ids.filter((id) => received.has(id)).length} of ${ids.length} in ${fmt(seconds)} s, dead letters ${dead}`,
+        ]);
+        rows.push(['429 answers', `${tooMany}  (target 0)`]);
+        rows.push([
+          'GHL calls',
+          `${measured.length}; busiest 10 s window of a location: ${worstWindow} (limit ${max})`,
+        ]);
+        rows.push([
+          'allowed rate used',
+          `median ${fmt(quantile(usage, 0.5) * 100)} %, worst ${fmt(usage[0] * 100)} % of locations  (target ≥ 90 %)`,
+        ]);
+        break;
+      }
+    }
+    rows.push(['inside the sync', await syncDiagnostics(httpPort)]);
+  } finally {
+    sync.kill('SIGTERM');
+    await new Promise((r) => sync.once('exit', r));
+    await connection.drain(2_000);
+    await sandbox.close();
+    await dataSource.destroy();
+    await nats.stop();
+    await db.drop();
+  }
+
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\nsync benchmark: ${options.scenario}`);
+  for (const [key, value] of rows) console.log(`  ${key.padEnd(width)}  ${value}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
