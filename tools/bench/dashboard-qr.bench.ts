@@ -26,6 +26,14 @@ const LOC = 'benchQrLoc0001';
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ROOT = resolve(__dirname, '../../..');
 
+/** What the page functions below touch (the repo compiles without lib.dom). */
+interface PageGlobals {
+  qrRenders: Record<string, number>;
+  document: {
+    addEventListener(type: string, listener: (e: { detail: { eventId: string; at: number } }) => void): void;
+  };
+}
+
 interface Options {
   rotations: number;
   warmup: number;
@@ -137,12 +145,15 @@ async function main(): Promise<void> {
     try {
       const page = await context.newPage();
       await page.goto(`${url}/app?locationId=${LOC}&devToken=${encodeURIComponent(session.token)}`);
-      await page.waitForFunction("document.getElementById('conn').textContent === 'live'", null, {
-        timeout: 15_000,
+      // Functions, not strings: the page's CSP forbids eval, which string predicates would need.
+      await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: 15_000 });
+      await page.evaluate(() => {
+        const page = globalThis as unknown as PageGlobals;
+        page.qrRenders = {};
+        page.document.addEventListener('dashboard:qr-rendered', (e) => {
+          page.qrRenders[e.detail.eventId] = e.detail.at;
+        });
       });
-      await page.evaluate(
-        "window.qrRenders = {}; document.addEventListener('dashboard:qr-rendered', function (e) { window.qrRenders[e.detail.eventId] = e.detail.at; });",
-      );
 
       const latencies: number[] = [];
       for (let i = 0; i < options.warmup + options.rotations; i++) {
@@ -155,7 +166,7 @@ async function main(): Promise<void> {
           { occurredAt: new Date(publishedAt) },
         );
         const rendered = await page.waitForFunction(
-          (id) => (globalThis as unknown as { qrRenders: Record<string, number> }).qrRenders[id],
+          (id) => (globalThis as unknown as PageGlobals).qrRenders[id],
           envelope.id,
           { timeout: 10_000, polling: 'raf' },
         );

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { OPERATIONS } from '../src/openapi/openapi.document';
 import { ADMIN_KEY, ApiHarness, type Json } from './api-harness';
+import { SseReader } from './sse-reader';
 
 interface ExpressLayer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -172,4 +173,14 @@ describe('api HTTP edge', () => {
       await secure.stop(true);
     }
   });
+
+  it('ends open dashboard streams at shutdown instead of hanging on them', async () => {
+    const other = await ApiHarness.start({}, { nats: api.nats, db: api.db });
+    const stream = await SseReader.open(`${other.url}/api/locations/locEdge01/events/stream`, ADMIN_KEY);
+    await stream.next('snapshot');
+    const started = Date.now();
+    await other.stop(true);
+    await stream.ended;
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 20_000);
 });

@@ -13,6 +13,8 @@ export interface SseFrame {
 export class SseReader {
   readonly frames: SseFrame[] = [];
   private readonly consumed = new Set<SseFrame>();
+  /** Resolves when the server ends the stream (or it is closed here). */
+  ended: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly controller: AbortController,
@@ -28,7 +30,7 @@ export class SseReader {
     if (res.status !== 200 || !res.body)
       throw new Error(`stream answered ${res.status}: ${await res.text()}`);
     const reader = new SseReader(controller, res.headers);
-    void reader.pump(res.body);
+    reader.ended = reader.pump(res.body);
     return reader;
   }
 

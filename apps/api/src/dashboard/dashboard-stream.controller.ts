@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Inject, Param, Res } from '@nestjs/common';
 import type { EventEnvelope } from '@app/contracts';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
@@ -22,8 +22,10 @@ const STATUS_COALESCE_MS = 30;
  * ends when the session expires; the page reconnects with a fresh one.
  */
 @Controller('api/locations/:locationId/events')
-export class DashboardStreamController {
+export class DashboardStreamController implements BeforeApplicationShutdown {
   private readonly logger: Logger;
+  /** Open streams, ended at shutdown: an SSE response never ends by itself and would hold the server open. */
+  private readonly streams = new Set<(why: string) => void>();
 
   constructor(
     private readonly hub: LocationEventHub,
@@ -86,6 +88,7 @@ export class DashboardStreamController {
     const close = (why: string) => {
       if (closed) return;
       closed = true;
+      this.streams.delete(close);
       clearInterval(heartbeat);
       clearTimeout(expiry);
       clearTimeout(statusTimer);
@@ -96,7 +99,13 @@ export class DashboardStreamController {
         res.end();
       }
     };
+    this.streams.add(close);
     res.once('close', () => close('client left'));
+  }
+
+  /** Pages reconnect by themselves (to another replica during a rolling update). */
+  beforeApplicationShutdown(): void {
+    for (const close of [...this.streams]) close('server shutting down');
   }
 }
 
