@@ -226,6 +226,34 @@ describe('dashboard in a browser', () => {
     await page.close();
   }, 60_000);
 
+  it('links by pairing code typed into the page, then shows the number connected', async () => {
+    const page = await context.newPage();
+    await page.goto(hostUrl);
+    const frame = await dashboardFrame(page);
+    await frame.waitForFunction(() => document.body.getAttribute('data-state') === 'logged_out', null, {
+      timeout: 15_000,
+    });
+    await frame.click('#btn-connect');
+    await frame.waitForSelector('#qr-img[data-event-id]', { state: 'visible', timeout: 20_000 });
+    await frame.click('#pairing summary');
+    await frame.fill('#pairing-phone', '+1 555 000 4343');
+    await frame.click('#pairing-form button[type="submit"]');
+    await frame.waitForSelector('#pairing-code:not([hidden])', { timeout: 20_000 });
+    const shown = (await frame.textContent('#pairing-code')) ?? '';
+    expect(shown).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+    // The person types the code on the phone: the sandbox phone confirms it.
+    await cluster.sandbox.admin.confirmPairingCode({
+      phone: '15550004343',
+      code: shown.replace('-', ''),
+      name: 'Pat',
+    });
+    await frame.waitForFunction(() => document.body.getAttribute('data-state') === 'open', null, {
+      timeout: 30_000,
+    });
+    expect(await frame.textContent('#headline')).toBe('Connected as +15550004343 (Pat).');
+    await page.close();
+  }, 60_000);
+
   it('refuses to be framed by a site that is not GHL', async () => {
     // The same host page, on an origin that is not in the allowed list.
     const strangerPort = await freePort();
