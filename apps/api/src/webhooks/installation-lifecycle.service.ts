@@ -74,7 +74,13 @@ export class InstallationLifecycleService {
       return targets;
     });
     for (const locationId of locationIds) {
-      await this.endSession(locationId);
+      try {
+        await this.endSession(locationId);
+      } catch (err) {
+        // The uninstall itself is committed (and the webhook id spent): a retry would be refused as a
+        // replay, so this is logged for an operator rather than turned into a 429.
+        this.logger.error({ err, locationId }, 'uninstalled, but the WhatsApp session could not be ended');
+      }
       await this.announce(
         locationId,
         'uninstalled',
