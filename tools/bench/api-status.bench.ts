@@ -110,6 +110,21 @@ async function openLoop(
   return Promise.all(outcomes);
 }
 
+/** Quantiles of the api's own histogram for the status route: its time, without the client's and the OS's. */
+function serverSideQuantiles(metrics: string): { p50: number; p99: number } {
+  const buckets: [number, number][] = [];
+  for (const line of metrics.split('\n')) {
+    const match = /^api_http_request_duration_seconds_bucket\{([^}]*)\} (\d+)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels.route !== '/api/locations/:locationId/whatsapp/status' || labels.status !== '200') continue;
+    buckets.push([labels.le === '+Inf' ? Infinity : Number(labels.le) * 1000, Number(match[2])]);
+  }
+  const count = buckets.find(([le]) => le === Infinity)?.[1] ?? 0;
+  const at = (q: number) => buckets.find(([, n]) => n >= q * count)?.[0] ?? Infinity;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const entry = join(ROOT, 'dist/apps/api/src/main.js');
@@ -177,6 +192,7 @@ async function main(): Promise<void> {
     const outcomes = await openLoop(options, send);
     const elapsed = (performance.now() - started) / 1000;
     agent.destroy();
+    const server = serverSideQuantiles(await (await fetch(`${url}/metrics`)).text());
 
     const ok = outcomes.filter((o) => o.status === 200);
     const latencies = Float64Array.from(ok.map((o) => o.latencyMs)).sort();
@@ -199,7 +215,12 @@ async function main(): Promise<void> {
       },
     });
     console.log(
-      `requests: ${outcomes.length}, 200s: ${ok.length}, others: ${outcomes.length - ok.length}, ` +
+      `server-side (api_http_request_duration_seconds, warm-up included, bucket upper bounds): ` +
+        `p50 ≤ ${server.p50} ms, p99 ≤ ${server.p99} ms`,
+    );
+    const others = outcomes.filter((o) => o.status !== 200).map((o) => o.status || 'network error');
+    console.log(
+      `requests: ${outcomes.length}, 200s: ${ok.length}, others: ${others.length}${others.length ? ` (${[...new Set(others)].join(', ')})` : ''}, ` +
         `achieved ${round(outcomes.length / elapsed)} req/s`,
     );
     console.log(
