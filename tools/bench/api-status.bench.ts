@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from '@app/testing/postgres';
 import { createDataSource, runMigrations } from '@app/persistence';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -110,6 +110,17 @@ async function openLoop(
   return Promise.all(outcomes);
 }
 
+/** CPU time (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Quantiles of the api's own histogram for the status route: its time, without the client's and the OS's. */
 function serverSideQuantiles(metrics: string): { p50: number; p99: number } {
   const buckets: [number, number][] = [];
@@ -188,8 +199,10 @@ async function main(): Promise<void> {
     const send = (i: number) =>
       get(agent, port, `/api/locations/${locations[i % locations.length]}/whatsapp/status`, key);
     if (options.warmup > 0) await openLoop({ rate: options.rate, seconds: options.warmup }, send);
+    const cpuBefore = processCpuMs(api.pid);
     const started = performance.now();
     const outcomes = await openLoop(options, send);
+    const cpuMs = processCpuMs(api.pid) - cpuBefore;
     const elapsed = (performance.now() - started) / 1000;
     agent.destroy();
     const server = serverSideQuantiles(await (await fetch(`${url}/metrics`)).text());
@@ -218,6 +231,11 @@ async function main(): Promise<void> {
       `server-side (api_http_request_duration_seconds, warm-up included, bucket upper bounds): ` +
         `p50 ≤ ${server.p50} ms, p99 ≤ ${server.p99} ms`,
     );
+    if (Number.isFinite(cpuMs)) {
+      console.log(
+        `api process CPU: ${round(cpuMs / outcomes.length)} ms per request, ${round((cpuMs / 1000 / elapsed) * 100)}% of one core`,
+      );
+    }
     const others = outcomes.filter((o) => o.status !== 200).map((o) => o.status || 'network error');
     console.log(
       `requests: ${outcomes.length}, 200s: ${ok.length}, others: ${others.length}${others.length ? ` (${[...new Set(others)].join(', ')})` : ''}, ` +
