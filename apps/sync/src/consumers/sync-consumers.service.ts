@@ -8,6 +8,7 @@ import { InboundMessageHandler } from '../inbound/inbound-message.handler';
 import { GhlOutboundHandler } from '../outbound/ghl-outbound.handler';
 import { MessageStatusHandler } from '../outbound/message-status.handler';
 import { PhoneOutboundHandler } from '../outbound/phone-outbound.handler';
+import { withDeliveryAttempt } from '../rate-limit/delivery-attempt';
 import { GhlTokenService } from '../tokens/ghl-token.service';
 import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
 
@@ -78,10 +79,12 @@ export class SyncConsumers implements OnApplicationBootstrap {
               : envelope.locationId,
           backoffMs: BACKOFF_MS,
           handler: (envelope, ctx) =>
-            withCorrelation(envelope.correlationId, async () => {
-              if (envelope.type !== 'ghl.outbound_requested') return this.unexpected(envelope, ctx);
-              await this.ghlOutbound.handle(envelope, ctx);
-            }),
+            withCorrelation(envelope.correlationId, () =>
+              withDeliveryAttempt(ctx.deliveryCount, async () => {
+                if (envelope.type !== 'ghl.outbound_requested') return this.unexpected(envelope, ctx);
+                await this.ghlOutbound.handle(envelope, ctx);
+              }),
+            ),
         }),
       );
     }
@@ -98,12 +101,14 @@ export class SyncConsumers implements OnApplicationBootstrap {
   }
 
   private routeMessage(envelope: EventEnvelope, ctx: HandlerContext): Promise<void> {
-    return withCorrelation(envelope.correlationId, async () => {
-      if (envelope.type === 'message.inbound') return this.inbound.handle(envelope, ctx);
-      if (envelope.type === 'message.outbound') return this.phoneOutbound.handle(envelope, ctx);
-      if (envelope.type === 'message.status') return this.statuses.handle(envelope, ctx);
-      return this.unexpected(envelope, ctx);
-    });
+    return withCorrelation(envelope.correlationId, () =>
+      withDeliveryAttempt(ctx.deliveryCount, async () => {
+        if (envelope.type === 'message.inbound') return this.inbound.handle(envelope, ctx);
+        if (envelope.type === 'message.outbound') return this.phoneOutbound.handle(envelope, ctx);
+        if (envelope.type === 'message.status') return this.statuses.handle(envelope, ctx);
+        return this.unexpected(envelope, ctx);
+      }),
+    );
   }
 
   /** The filter cannot deliver other types; one that arrives anyway is acknowledged and logged. */

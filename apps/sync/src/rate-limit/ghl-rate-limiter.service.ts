@@ -14,6 +14,7 @@ import {
   waitAfterRefusal,
   type ReservationState,
 } from './rate-limit.policy';
+import { isRetriedDelivery } from './delivery-attempt';
 import { RateLimitRepository, type BucketDefaults } from './rate-limit.repository';
 
 /**
@@ -30,10 +31,12 @@ export class RateLimitWaitError extends TransientError {
   }
 }
 
-/** A granted slot. Its request must reach GHL before `stampBy` (local clock), or it is counted again. */
+/** A granted slot. Its request must reach GHL before `stampBy` (local clock), or it is restamped. */
 export interface SlotLease {
   resourceKey: string;
   stampBy: number;
+  /** The slot's entry in the shared window (database clock). */
+  stampMs: number;
 }
 
 interface LocalBucket {
@@ -43,13 +46,17 @@ interface LocalBucket {
   expiresAt: number;
   /** Local clock; a request made with one of `tokens` must have reached GHL by then. */
   stampBy: number;
+  /** The entry `tokens` carry in the shared window. */
+  stampMs: number;
   /** Local clock; after a 429 or a refusal nothing is asked of the database before this. */
   waitUntil: number;
   waitReason: 'blocked' | 'window' | 'daily';
   /** The shared window's entries as of our last reservation, in local clock. */
   window: number[];
-  /** Stamps of the slots promised to refused callers (local clock), see `projectedSlot`. */
+  /** Stamps of the slots promised to refused first deliveries (local clock), see `projectedSlot`. */
   promised: number[];
+  /** Stamps of the slots promised to refused redeliveries, which go first. */
+  retryPromised: number[];
   /** Callers waiting for the reservation in flight. */
   waiting: number;
   reserving: Promise<ReservationState> | undefined;
@@ -104,8 +111,9 @@ export class GhlRateLimiter {
   async acquire(resourceKey: string): Promise<SlotLease | null> {
     if (!this.enabled) return null;
     const bucket = this.bucket(resourceKey);
-    // A few rounds at most: a reservation shared by more callers than it granted is retried once.
-    for (let round = 0; round < 3; round++) {
+    // A reservation shared by more callers than it granted is followed by another while the window
+    // has room; bounded, so a caller never spins.
+    for (let round = 0; round < 8; round++) {
       const lease = this.take(resourceKey, bucket);
       if (lease) return lease;
       if (Date.now() < bucket.waitUntil) throw this.refuse(resourceKey, bucket);
@@ -140,17 +148,18 @@ export class GhlRateLimiter {
   }
 
   /**
-   * After GHL answered: a request that reached GHL after its slot's stamp (a stalled process, a slow
-   * network) is counted once more, at the database's now, so the shared window cannot free its slot
-   * before GHL's does.
+   * After GHL answered: a request that may have reached GHL after its slot's stamp (a stalled process,
+   * a slow GHL) gets its entry moved to the database's now, so the shared window cannot free its slot
+   * before GHL's does. GHL counts a request when it arrives, which is before it answers: the answer's
+   * time is the safe bound.
    */
-  settle(lease: SlotLease | null): void {
-    if (!lease || Date.now() <= lease.stampBy) return;
+  settle(lease: SlotLease | null, answeredAt: number): void {
+    if (!lease || answeredAt <= lease.stampBy) return;
     ghlMetrics.limiterWaits.inc({ reason: 'late_use' });
     this.repository
-      .appendStamp(lease.resourceKey)
+      .restamp(lease.resourceKey, lease.stampMs)
       .catch((err: unknown) =>
-        this.logger.warn({ err, resourceKey: lease.resourceKey }, 'could not count a late request'),
+        this.logger.warn({ err, resourceKey: lease.resourceKey }, 'could not restamp a late request'),
       );
   }
 
@@ -207,7 +216,7 @@ export class GhlRateLimiter {
   private take(resourceKey: string, bucket: LocalBucket): SlotLease | null {
     if (bucket.tokens <= 0 || Date.now() >= bucket.expiresAt) return null;
     bucket.tokens -= 1;
-    return { resourceKey, stampBy: bucket.stampBy };
+    return { resourceKey, stampBy: bucket.stampBy, stampMs: bucket.stampMs };
   }
 
   private async reserve(resourceKey: string, bucket: LocalBucket): Promise<ReservationState> {
@@ -220,10 +229,12 @@ export class GhlRateLimiter {
     bucket.lastLiveCount = state.liveCount;
     bucket.window = state.stamps.map((stamp) => stamp + offset);
     bucket.promised = bucket.promised.filter((stamp) => stamp > now);
+    bucket.retryPromised = bucket.retryPromised.filter((stamp) => stamp > now);
     bucket.tokens = state.granted;
     bucket.expiresAt = now + batchTtlMs(state.intervalMs);
     // The slots were stamped stampAhead after the database's now, which is after `sentAt`.
     bucket.stampBy = sentAt + stampAheadMs(state.intervalMs);
+    bucket.stampMs = state.stampMs;
     if (state.granted === 0) {
       const refusal = waitAfterRefusal(state);
       bucket.waitUntil = now + refusal.waitMs;
@@ -240,15 +251,17 @@ export class GhlRateLimiter {
       return new RateLimitWaitError(resourceKey, Math.max(1, bucket.waitUntil - now), 'daily');
     }
     const intervalMs = bucket.limits?.intervalMs ?? this.defaults.intervalMs;
+    // A redelivered event queues only behind other redelivered ones: it already waited its turn.
+    const retry = isRetriedDelivery();
     const at = projectedSlot({
       nowMs: now,
       window: bucket.window,
-      promised: bucket.promised,
+      promised: retry ? bucket.retryPromised : [...bucket.promised, ...bucket.retryPromised],
       max: bucket.limits?.max ?? this.defaults.max,
       intervalMs,
       notBeforeMs: bucket.waitReason === 'blocked' ? bucket.waitUntil : undefined,
     });
-    insertSorted(bucket.promised, at + stampAheadMs(intervalMs));
+    insertSorted(retry ? bucket.retryPromised : bucket.promised, at + stampAheadMs(intervalMs));
     const jitter = Math.random() * RETURN_MARGIN_MS;
     return new RateLimitWaitError(
       resourceKey,
@@ -298,10 +311,12 @@ export class GhlRateLimiter {
         tokens: 0,
         expiresAt: 0,
         stampBy: 0,
+        stampMs: 0,
         waitUntil: 0,
         waitReason: 'window',
         window: [],
         promised: [],
+        retryPromised: [],
         waiting: 0,
         reserving: undefined,
         lastLiveCount: 0,

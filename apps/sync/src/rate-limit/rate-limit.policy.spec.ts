@@ -17,6 +17,7 @@ const base: ReservationState = {
   oldestMs: 995_000,
   liveCount: 100,
   stamps: [],
+  stampMs: 1_000_400,
   max: 100,
   intervalMs: 10_000,
   dailyLimit: 200_000,
@@ -32,10 +33,10 @@ describe('rate-limit policy', () => {
     expect(batchTtlMs(10_000)).toBe(200);
   });
 
-  it('reserves what is waiting, at most 5 % of the window (1 to 10 slots)', () => {
+  it('reserves what is waiting, at most 10 % of the window (1 to 20 slots)', () => {
     expect(batchSize(1, 100)).toBe(1);
-    expect(batchSize(30, 100)).toBe(5);
-    expect(batchSize(30, 1_000)).toBe(10);
+    expect(batchSize(30, 100)).toBe(10);
+    expect(batchSize(30, 1_000)).toBe(20);
     expect(batchSize(0, 3)).toBe(1);
   });
 

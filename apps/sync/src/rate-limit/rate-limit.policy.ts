@@ -24,9 +24,9 @@ export function batchTtlMs(intervalMs: number): number {
   return stampAheadMs(intervalMs) / 2;
 }
 
-/** How many slots one reservation asks for: what is waiting locally, at most 5 % of the window. */
+/** How many slots one reservation asks for: what is waiting locally, at most 10 % of the window. */
 export function batchSize(waiting: number, max: number): number {
-  const cap = Math.max(1, Math.min(10, Math.ceil(max / 20)));
+  const cap = Math.max(1, Math.min(20, Math.ceil(max / 10)));
   return Math.max(1, Math.min(cap, waiting));
 }
 
@@ -50,6 +50,8 @@ export interface ReservationState {
   liveCount: number;
   /** Every entry of the window after this grant (database clock, epoch ms). */
   stamps: number[];
+  /** The entry this grant's slots carry. */
+  stampMs: number;
   max: number;
   intervalMs: number;
   dailyLimit: number;

@@ -10,6 +10,7 @@ export interface BucketDefaults {
 
 interface ReserveRow {
   granted: number;
+  stamp_ms: number;
   stamps: number[];
   now_ms: number;
   oldest_ms: number | null;
@@ -60,7 +61,7 @@ export class RateLimitRepository {
                 day = $2, day_count = g.used_today + g.granted, updated_at = now()
            FROM g
           WHERE b.resource_key = g.resource_key
-         RETURNING g.granted, g.now_ms, g.live[1] AS oldest_ms, cardinality(g.live) + g.granted AS live_count, b.stamps,
+         RETURNING g.granted, g.now_ms + LEAST($4::float8, g.interval_ms / 25.0) AS stamp_ms, g.now_ms, g.live[1] AS oldest_ms, cardinality(g.live) + g.granted AS live_count, b.stamps,
                    g.max_requests, g.interval_ms, g.daily_limit, g.used_today + g.granted AS day_count,
                    g.blocked_until_ms`,
         [key, utcDay(Date.now()), want, MAX_STAMP_AHEAD_MS],
@@ -73,6 +74,7 @@ export class RateLimitRepository {
           nowMs: row.now_ms,
           oldestMs: row.oldest_ms,
           liveCount: row.live_count,
+          stampMs: row.stamp_ms,
           stamps: row.stamps,
           max: row.max_requests,
           intervalMs: row.interval_ms,
@@ -137,13 +139,21 @@ export class RateLimitRepository {
   }
 
   /**
-   * A granted slot was used later than its stamp allows for (a stalled process): counts it once more
-   * at the database's now, which is after GHL counted the request, so our window cannot free it early.
+   * A granted slot was used later than its stamp allows for (a stalled process, a slow GHL): moves
+   * one entry stamped `stampMs` to the database's now, which is after GHL counted the request, so our
+   * window cannot free the slot before GHL's does.
    */
-  async appendStamp(key: string): Promise<void> {
+  async restamp(key: string, stampMs: number): Promise<void> {
     await this.sql.query(
-      `UPDATE rate_limit_buckets SET stamps = stamps || ${NOW_MS}, updated_at = now() WHERE resource_key = $1`,
-      [key],
+      `UPDATE rate_limit_buckets
+          SET stamps = CASE
+                WHEN array_position(stamps, $2::float8) IS NULL THEN stamps || ${NOW_MS}
+                ELSE stamps[1:array_position(stamps, $2::float8) - 1] || ${NOW_MS}
+                     || stamps[array_position(stamps, $2::float8) + 1:]
+              END,
+              updated_at = now()
+        WHERE resource_key = $1`,
+      [key, stampMs],
     );
   }
 

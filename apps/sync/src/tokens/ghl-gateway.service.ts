@@ -47,7 +47,7 @@ export class GhlGateway {
       if (err instanceof GhlRateLimitedError) await this.limiter.penalize(key, err.retryAfterMs);
       throw err;
     } finally {
-      this.limiter.settle(lease);
+      this.limiter.settle(lease, Date.now());
     }
   }
 }

@@ -350,7 +350,7 @@ export class GhlTokenService {
           locationId,
         );
       } finally {
-        this.limiter.settle(lease);
+        this.limiter.settle(lease, Date.now());
       }
     };
     let answer;
