@@ -180,6 +180,17 @@ describe('GHL webhooks', () => {
       expect(receipts).toHaveLength(1);
     });
 
+    it('prunes receipts older than a week when new ones arrive', async () => {
+      await api.dataSource.query(
+        `INSERT INTO webhook_receipts (webhook_id, received_at) VALUES ('ancient-1', now() - interval '8 days'), ('recent-1', now() - interval '6 days')`,
+      );
+      expect((await post('/webhooks/ghl', install('locWh09'))).status).toBe(200);
+      const left = await api.dataSource.query<{ webhook_id: string }[]>(
+        `SELECT webhook_id FROM webhook_receipts WHERE webhook_id IN ('ancient-1', 'recent-1')`,
+      );
+      expect(left.map((r) => r.webhook_id)).toEqual(['recent-1']);
+    });
+
     it('refuses bodies that are not JSON, not an INSTALL, or too large', async () => {
       const notJson = await post('/webhooks/ghl', '{"type":');
       expect([notJson.status, notJson.body.code]).toEqual([400, 'invalid_json']);

@@ -8,6 +8,9 @@ export class InstallationRepository {
 
   /** True when the webhook id is new; false for a replay. */
   async recordReceipt(tx: EntityManager, webhookId: string): Promise<boolean> {
+    // Receipts only need to outlive the timestamp window; a week leaves room for GHL's slow retries.
+    // Install webhooks are rare, so pruning here costs nothing and needs no scheduler.
+    await tx.query(`DELETE FROM webhook_receipts WHERE received_at < now() - interval '7 days'`);
     const rows = await tx.query<unknown[]>(
       `INSERT INTO webhook_receipts (webhook_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING webhook_id`,
       [webhookId],
