@@ -59,6 +59,9 @@ export class AdminServer {
 
   listen(host: string, port: number): Promise<number> {
     const server = createServer((request, response) => void this.handle(request, response));
+    // Longer than undici's keep-alive, so a client never reuses a socket the server is closing
+    // (seen as "fetch failed" when load runs stall the clients' event loops).
+    server.keepAliveTimeout = 65_000;
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

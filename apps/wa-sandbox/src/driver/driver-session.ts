@@ -8,6 +8,7 @@ import {
 } from '@whiskeysockets/baileys';
 import {
   WaSandboxAdminClient,
+  WaSandboxAdminError,
   type DriverConnectOptions,
   type DriverEvent,
   type DriverMessageKey,
@@ -268,18 +269,22 @@ export class DriverSession {
   private async autoScan(qr: string): Promise<void> {
     const scan = this.options.autoScan;
     if (!scan) return;
-    try {
-      await new WaSandboxAdminClient({ baseUrl: scan.adminUrl, token: scan.token }).scanQr({
-        qr,
-        phone: scan.phone,
-        ...(scan.name ? { name: scan.name } : {}),
-      });
-    } catch (error) {
-      this.emit({
-        type: 'log',
-        level: 'warn',
-        message: `${this.name}: auto-scan failed: ${(error as Error).message}`,
-      });
+    const admin = new WaSandboxAdminClient({ baseUrl: scan.adminUrl, token: scan.token });
+    // A network hiccup is retried; an answer from the sandbox (even an error) is final.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.scanQr({ qr, phone: scan.phone, ...(scan.name ? { name: scan.name } : {}) });
+        return;
+      } catch (error) {
+        const networkError = !(error instanceof WaSandboxAdminError);
+        if (networkError && attempt < 3) continue;
+        this.emit({
+          type: 'log',
+          level: 'warn',
+          message: `${this.name}: auto-scan failed: ${(error as Error).message}`,
+        });
+        return;
+      }
     }
   }
 }
