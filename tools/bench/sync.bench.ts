@@ -1,7 +1,8 @@
 /**
  * Measures the sync app end to end: WhatsApp events published on the bus → the built sync app (a
- * separate process, as in production) → the GHL sandbox (in this process, so receipt times share the
- * publisher's clock).
+ * separate process, as in production) → the GHL sandbox (its own process too, as GHL is remote). A
+ * message's latency is from just before its publish to the sandbox's receipt of it (the time the
+ * sandbox stores on the message; both processes read the same system clock, in milliseconds).
  *
  *   npm run build && node dist/tools/bench/sync.bench.js --scenario latency|throughput|limits [options]
  *
@@ -27,10 +28,7 @@ import { EventBus, MessagingConnection, STREAMS, StreamProvisioner } from '@app/
 import { createDataSource, SecretBox } from '@app/persistence';
 import { freePort, startNatsServer } from '@app/testing';
 import { createTestDatabase } from '@app/testing/postgres';
-import type { RecordedRequestDto } from '@app/ghl-sandbox-client';
 import { pino } from 'pino';
-import { startGhlSandbox, type GhlSandbox } from '../../apps/ghl-sandbox/src/ghl-sandbox';
-import type { NewMessage } from '../../apps/ghl-sandbox/src/api/conversations.service';
 import { Sql } from '../../apps/sync/src/db/sql';
 import { InstallationRepository, TokenRepository } from '../../apps/sync/src/tokens/token.repository';
 
@@ -48,7 +46,7 @@ interface Options {
 
 const DEFAULTS: Record<Scenario, Omit<Options, 'scenario'>> = {
   latency: { events: 6_000, rate: 200, locations: 100, chats: 2, concurrency: 128, burst: 0 },
-  throughput: { events: 20_000, rate: 0, locations: 100, chats: 2, concurrency: 256, burst: 0 },
+  throughput: { events: 20_000, rate: 0, locations: 100, chats: 10, concurrency: 256, burst: 0 },
   limits: { events: 0, rate: 0, locations: 50, chats: 10, concurrency: 256, burst: 300 },
 };
 
@@ -80,12 +78,15 @@ const fmt = (n: number, digits = 1) =>
     ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : '-';
 
-/** The built sync app as a child process; resolves once it is ready (its consumers run by then). */
-async function startSyncProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const entry = resolve(__dirname, '../../apps/sync/src/main.js');
-  // SYNC_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the sync under load.
-  const nodeArgs = (process.env.SYNC_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, entry], {
+/** A built app as a child process; resolves once `readyUrl` answers 200. */
+async function startProcess(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  readyUrl: string,
+  nodeArgs: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(__dirname, '../..', entry)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -102,15 +103,22 @@ async function startSyncProcess(env: Record<string, string>, port: number): Prom
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null)
-      throw new Error(`sync exited (${child.exitCode}) before it was ready:\n${tail.join('\n')}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      throw new Error(`${name} exited (${child.exitCode}) before it was ready:\n${tail.join('\n')}`);
+    const ready = await fetch(readyUrl).then(
       (r) => r.ok,
       () => false,
     );
     if (ready) return child;
-    if (Date.now() > deadline) throw new Error(`sync not ready within 60 s:\n${tail.join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`${name} not ready within 60 s:\n${tail.join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** Mean handler time, mean GHL call time and limiter waits, from the sync's own /metrics. */
@@ -150,40 +158,34 @@ async function main(): Promise<void> {
   const dataSource = createDataSource(db.url);
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
-  const sandbox: GhlSandbox = await startGhlSandbox({
-    port: 0,
-    logLevel: 'silent',
-    // GHL's limits when the limiter is measured; none when the sync's own speed is.
-    rateLimit: limited
-      ? { max: 100, intervalMs: 10_000 }
-      : { max: 100_000_000, intervalMs: 10_000, daily: 100_000_000 },
-  });
-  const provider = await fetch(`${sandbox.url}/admin/providers`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${sandbox.config.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ deliveryUrl: 'http://127.0.0.1:9/provider' }),
-  }).then((r) => r.json() as Promise<{ id: string }>);
-
-  // Receipt times of inbound messages (by altId) and every request the sandbox answered.
-  const received = new Map<string, number>();
-  const conversations = sandbox.context.conversations;
-  const addMessage = conversations.addMessage.bind(conversations);
-  conversations.addMessage = (input: NewMessage, now: number) => {
-    if (input.altId !== undefined && !received.has(input.altId)) received.set(input.altId, performance.now());
-    return addMessage(input, now);
-  };
-  const requests: { at: number; status: number; locationId?: string; operationId?: string }[] = [];
-  const recordRequest = sandbox.state.recordRequest.bind(sandbox.state);
-  sandbox.state.recordRequest = (entry: RecordedRequestDto) => {
-    requests.push({
-      at: performance.now(),
-      status: entry.status,
-      locationId: entry.locationId,
-      operationId: entry.operationId,
+  const sandboxPort = await freePort();
+  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const sandbox = await startProcess(
+    'GHL sandbox',
+    'apps/ghl-sandbox/src/main.js',
+    {
+      PORT: String(sandboxPort),
+      LOG_LEVEL: 'silent',
+      // GHL's limits when the limiter is measured; none when the sync's own speed is.
+      RATE_LIMIT_MAX: limited ? '100' : '100000000',
+      RATE_LIMIT_INTERVAL_MS: '10000',
+      RATE_LIMIT_DAILY: limited ? '200000' : '100000000',
+    },
+    `${sandboxUrl}/health/ready`,
+    (process.env.SANDBOX_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  );
+  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${sandboxUrl}${path}`, {
+      method,
+      headers: { authorization: 'Bearer sandbox-admin-token', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    // Bodies and headers of tens of thousands of requests are not needed here.
-    recordRequest({ ...entry, headers: {}, body: null, responseBody: null });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
   };
+  const provider = await admin<{ id: string }>('POST', '/admin/providers', {
+    deliveryUrl: 'http://127.0.0.1:9/provider',
+  });
 
   // ---- locations with tokens (stored encrypted, as the code exchange would) ----
   const sql = new Sql(dataSource);
@@ -196,14 +198,8 @@ async function main(): Promise<void> {
   const chats: Chat[] = [];
   for (let l = 0; l < options.locations; l++) {
     const locationId = `bench${runId}l${l}`;
-    const admin = (path: string, body: unknown) =>
-      fetch(`${sandbox.url}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${sandbox.config.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }).then((r) => r.json() as Promise<Record<string, string>>);
-    await admin('/admin/locations', { id: locationId });
-    const pair = await admin('/admin/tokens', { locationId });
+    await admin('POST', '/admin/locations', { id: locationId });
+    const pair = await admin<Record<string, string>>('POST', '/admin/tokens', { locationId });
     await tokens.write('location', locationId, {
       accessToken: pair.access_token,
       refreshToken: pair.refresh_token,
@@ -217,26 +213,44 @@ async function main(): Promise<void> {
       chats.push({ locationId, phone: `+1555${String(l).padStart(4, '0')}${String(c).padStart(4, '0')}` });
     }
   }
+  const locations = [...new Set(chats.map((c) => c.locationId))];
+
+  /** Receipt times (sandbox clock, epoch ms) of inbound messages, by altId. */
+  const receiptTimes = async (): Promise<Map<string, number>> => {
+    const received = new Map<string, number>();
+    for (const locationId of locations) {
+      const messages = await admin<{ altId?: string; dateUpdated: string }[]>(
+        'GET',
+        `/admin/messages?locationId=${locationId}&direction=inbound`,
+      );
+      for (const m of messages) if (m.altId) received.set(m.altId, Date.parse(m.dateUpdated));
+    }
+    return received;
+  };
 
   const connection = await MessagingConnection.connect({ servers: nats.url, name: 'sync-bench', logger });
   await new StreamProvisioner(connection, logger).ensureStreams();
   const bus = new EventBus(connection, logger);
 
   const httpPort = await freePort();
-  const sync = await startSyncProcess(
+  // SYNC_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the sync under load.
+  const sync = await startProcess(
+    'sync',
+    'apps/sync/src/main.js',
     {
       NODE_ENV: 'test',
       NATS_URL: nats.url,
       DATABASE_URL: db.url,
       HTTP_PORT: String(httpPort),
-      GHL_API_BASE_URL: sandbox.url,
+      GHL_API_BASE_URL: sandboxUrl,
       GHL_CONVERSATION_PROVIDER_ID: provider.id,
       GHL_RATE_LIMIT_ENABLED: String(limited),
       SYNC_CONCURRENCY: String(options.concurrency),
       // Every rate-limit wait is a nak logged at warn by the bus library; keep stdout quiet.
       LOG_LEVEL: 'error',
     },
-    httpPort,
+    `http://127.0.0.1:${httpPort}/health/ready`,
+    (process.env.SYNC_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
 
   let seq = 0;
@@ -257,20 +271,26 @@ async function main(): Promise<void> {
       sentAt: new Date().toISOString(),
       content: { kind: 'text', text },
     };
-    published.set(waMessageId, performance.now());
+    published.set(waMessageId, Date.now());
     await bus.publish('message.inbound', chat.locationId, payload);
     return waMessageId;
   };
-  const waitFor = async (ids: string[], timeoutMs: number) => {
+  let inboundBefore = 0;
+  /** Waits until the sandbox holds `expected` more inbound messages than before this phase. */
+  const waitForInbound = async (expected: number, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
-    while (ids.some((id) => !received.has(id))) {
+    for (;;) {
+      const { messages } = await admin<{ messages: { inbound: number } }>('GET', '/admin/counts');
+      if (messages.inbound - inboundBefore >= expected) {
+        inboundBefore = messages.inbound;
+        return;
+      }
       if (Date.now() > deadline) {
-        const missing = ids.filter((id) => !received.has(id)).length;
         throw new Error(
-          `${missing} of ${ids.length} messages did not reach the sandbox within ${timeoutMs} ms`,
+          `${expected - (messages.inbound - inboundBefore)} of ${expected} messages did not reach the sandbox within ${timeoutMs} ms`,
         );
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 500));
     }
   };
 
@@ -280,13 +300,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < chats.length; i += 50) {
     warmIds.push(...(await Promise.all(chats.slice(i, i + 50).map((chat) => publish(chat, 'warm-up')))));
   }
-  await waitFor(warmIds, 180_000);
+  await waitForInbound(warmIds.length, 180_000);
   const warmSeconds = (performance.now() - warmStarted) / 1000;
   if (limited) {
     // Let the warm-up's requests leave GHL's window before the measured part.
     await new Promise((r) => setTimeout(r, 11_000));
   }
-  const requestsBefore = requests.length;
+  const requestsAfterSeq = (await admin<{ seq: number }[]>('GET', '/admin/requests')).reduce(
+    (max, r) => Math.max(max, r.seq),
+    0,
+  );
 
   const rows: [string, string][] = [];
   const cpu = cpus();
@@ -308,6 +331,7 @@ async function main(): Promise<void> {
       case 'latency': {
         const ids: string[] = [];
         const started = performance.now();
+        const startedAt = Date.now();
         const interval = 1000 / options.rate;
         const sends: Promise<unknown>[] = [];
         for (let i = 0; i < options.events; i++) {
@@ -317,9 +341,10 @@ async function main(): Promise<void> {
           sends.push(publish(chats[i % chats.length], `latency ${i}`).then((id) => ids.push(id)));
         }
         await Promise.all(sends);
-        await waitFor(ids, 120_000);
+        await waitForInbound(ids.length, 120_000);
+        const received = await receiptTimes();
         const latencies = ids.map((id) => received.get(id)! - published.get(id)!).sort((a, b) => a - b);
-        const seconds = (Math.max(...ids.map((id) => received.get(id)!)) - started) / 1000;
+        const seconds = (Math.max(...ids.map((id) => received.get(id)!)) - startedAt) / 1000;
         rows.push(['events', `${ids.length} at ${options.rate}/s (achieved ${fmt(ids.length / seconds)}/s)`]);
         rows.push(['latency p50', `${fmt(quantile(latencies, 0.5))} ms  (target ≤ 20 ms)`]);
         rows.push(['latency p99', `${fmt(quantile(latencies, 0.99))} ms  (target ≤ 100 ms)`]);
@@ -329,6 +354,7 @@ async function main(): Promise<void> {
       case 'throughput': {
         const ids: string[] = [];
         const started = performance.now();
+        const startedAt = Date.now();
         let next = 0;
         // A bounded number of publishes in flight, so the bus, not the publisher, sets the pace.
         await Promise.all(
@@ -340,9 +366,10 @@ async function main(): Promise<void> {
           }),
         );
         const publishedSeconds = (performance.now() - started) / 1000;
-        await waitFor(ids, 300_000);
+        await waitForInbound(ids.length, 300_000);
+        const received = await receiptTimes();
         const last = Math.max(...ids.map((id) => received.get(id)!));
-        const seconds = (last - started) / 1000;
+        const seconds = (last - startedAt) / 1000;
         const latencies = ids.map((id) => received.get(id)! - published.get(id)!).sort((a, b) => a - b);
         rows.push([
           'events',
@@ -357,7 +384,7 @@ async function main(): Promise<void> {
       }
       case 'limits': {
         const ids: string[] = [];
-        const started = performance.now();
+        const startedAt = Date.now();
         const perLocation = new Map<string, Chat[]>();
         for (const chat of chats)
           perLocation.set(chat.locationId, [...(perLocation.get(chat.locationId) ?? []), chat]);
@@ -367,9 +394,17 @@ async function main(): Promise<void> {
             sends.push(publish(locationChats[i % locationChats.length], `burst ${i}`));
         }
         ids.push(...(await Promise.all(sends)));
-        await waitFor(ids, 600_000);
-        const seconds = (Math.max(...ids.map((id) => received.get(id)!)) - started) / 1000;
-        const measured = requests.slice(requestsBefore);
+        await waitForInbound(ids.length, 600_000);
+        const received = await receiptTimes();
+        const seconds = (Math.max(...ids.map((id) => received.get(id)!)) - startedAt) / 1000;
+        const measured: { at: number; status: number; locationId?: string }[] = [];
+        for (const locationId of locations) {
+          const recorded = await admin<{ at: string; status: number; locationId?: string }[]>(
+            'GET',
+            `/admin/requests?locationId=${locationId}&afterSeq=${requestsAfterSeq}`,
+          );
+          measured.push(...recorded.map((r) => ({ ...r, at: Date.parse(r.at) })));
+        }
         const tooMany = measured.filter((r) => r.status === 429).length;
         // Share of the allowed rate used: per location, GHL allows `max` per `intervalMs`. Count the calls
         // in each 10 s period from the location's first call while it still had messages waiting (every
@@ -400,7 +435,7 @@ async function main(): Promise<void> {
           const [firstLocation] = perLocation.keys();
           const times = measured
             .filter((r) => r.locationId === firstLocation)
-            .map((r) => (r.at - started) / 1000);
+            .map((r) => (r.at - startedAt) / 1000);
           const perSecond = new Map<number, number>();
           for (const t of times) perSecond.set(Math.floor(t), (perSecond.get(Math.floor(t)) ?? 0) + 1);
           console.error(
@@ -440,10 +475,9 @@ async function main(): Promise<void> {
     }
     rows.push(['inside the sync', await syncDiagnostics(httpPort)]);
   } finally {
-    sync.kill('SIGTERM');
-    await new Promise((r) => sync.once('exit', r));
+    await stopProcess(sync);
     await connection.drain(2_000);
-    await sandbox.close();
+    await stopProcess(sandbox);
     await dataSource.destroy();
     await nats.stop();
     await db.drop();

@@ -28,7 +28,7 @@ export class InboundMessageHandler {
       return;
     }
     await this.results.run(envelope, ctx, payload.waMessageId, async () => {
-      const result = await this.writer.write({
+      await this.writer.write({
         locationId,
         key: idempotencyKey.inbound(locationId, payload.waMessageId),
         waMessageId: payload.waMessageId,
@@ -37,11 +37,12 @@ export class InboundMessageHandler {
         sentAt: payload.sentAt,
         content: payload.content,
         direction: 'inbound',
-      });
-      await this.results.publish(envelope, result.outcome, {
-        waMessageId: payload.waMessageId,
-        ghlMessageId: result.ghlMessageId,
-        detail: result.detail,
+        announce: (result) =>
+          this.results.publish(envelope, result.outcome, {
+            waMessageId: payload.waMessageId,
+            ghlMessageId: result.ghlMessageId,
+            detail: result.detail,
+          }),
       });
     });
   }

@@ -48,7 +48,7 @@ export class PhoneOutboundHandler {
       return;
     }
     await this.results.run(envelope, ctx, payload.waMessageId, async () => {
-      const result = await this.writer.write({
+      await this.writer.write({
         locationId,
         key: idempotencyKey.mirror(locationId, payload.waMessageId),
         waMessageId: payload.waMessageId,
@@ -57,11 +57,12 @@ export class PhoneOutboundHandler {
         sentAt: payload.sentAt,
         content: payload.content,
         direction: 'outbound',
-      });
-      await this.results.publish(envelope, result.outcome, {
-        waMessageId: payload.waMessageId,
-        ghlMessageId: result.ghlMessageId,
-        detail: result.detail,
+        announce: (result) =>
+          this.results.publish(envelope, result.outcome, {
+            waMessageId: payload.waMessageId,
+            ghlMessageId: result.ghlMessageId,
+            detail: result.detail,
+          }),
       });
     });
   }
