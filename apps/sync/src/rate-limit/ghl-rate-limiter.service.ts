@@ -53,10 +53,10 @@ interface LocalBucket {
   waitReason: 'blocked' | 'window' | 'daily';
   /** The shared window's entries as of our last reservation, in local clock. */
   window: number[];
-  /** Stamps of the slots promised to refused first deliveries (local clock), see `projectedSlot`. */
-  promised: number[];
-  /** Stamps of the slots promised to refused redeliveries, which go first. */
-  retryPromised: number[];
+  /** Slots promised to refused first deliveries (local clock), see `projectedSlot`. */
+  promised: PromisedSlot[];
+  /** Slots promised to refused redeliveries, which go first. */
+  retryPromised: PromisedSlot[];
   /** Callers waiting for the reservation in flight. */
   waiting: number;
   reserving: Promise<ReservationState> | undefined;
@@ -228,8 +228,7 @@ export class GhlRateLimiter {
     bucket.limits = { max: state.max, intervalMs: state.intervalMs, dailyLimit: state.dailyLimit };
     bucket.lastLiveCount = state.liveCount;
     bucket.window = state.stamps.map((stamp) => stamp + offset);
-    bucket.promised = bucket.promised.filter((stamp) => stamp > now);
-    bucket.retryPromised = bucket.retryPromised.filter((stamp) => stamp > now);
+    prunePromises(bucket, now);
     bucket.tokens = state.granted;
     bucket.expiresAt = now + batchTtlMs(state.intervalMs);
     // The slots were stamped stampAhead after the database's now, which is after `sentAt`.
@@ -251,17 +250,22 @@ export class GhlRateLimiter {
       return new RateLimitWaitError(resourceKey, Math.max(1, bucket.waitUntil - now), 'daily');
     }
     const intervalMs = bucket.limits?.intervalMs ?? this.defaults.intervalMs;
+    // A promise whose time has come is settled (its caller is back, or will not come): forgetting it
+    // keeps a caller refused twice from holding two slots.
+    prunePromises(bucket, now);
     // A redelivered event queues only behind other redelivered ones: it already waited its turn.
     const retry = isRetriedDelivery();
     const at = projectedSlot({
       nowMs: now,
       window: bucket.window,
-      promised: retry ? bucket.retryPromised : [...bucket.promised, ...bucket.retryPromised],
+      promised: (retry ? bucket.retryPromised : [...bucket.promised, ...bucket.retryPromised]).map(
+        (p) => p.stamp,
+      ),
       max: bucket.limits?.max ?? this.defaults.max,
       intervalMs,
       notBeforeMs: bucket.waitReason === 'blocked' ? bucket.waitUntil : undefined,
     });
-    insertSorted(retry ? bucket.retryPromised : bucket.promised, at + stampAheadMs(intervalMs));
+    (retry ? bucket.retryPromised : bucket.promised).push({ at, stamp: at + stampAheadMs(intervalMs) });
     const jitter = Math.random() * RETURN_MARGIN_MS;
     return new RateLimitWaitError(
       resourceKey,
@@ -329,8 +333,13 @@ export class GhlRateLimiter {
   }
 }
 
-function insertSorted(list: number[], value: number): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1] > value) i--;
-  list.splice(i, 0, value);
+/** A slot promised to a refused caller: when it may come back, and the entry its request will make. */
+interface PromisedSlot {
+  at: number;
+  stamp: number;
+}
+
+function prunePromises(bucket: LocalBucket, now: number): void {
+  bucket.promised = bucket.promised.filter((p) => p.at > now);
+  bucket.retryPromised = bucket.retryPromised.filter((p) => p.at > now);
 }
