@@ -18,6 +18,7 @@
  * and conversation exist), so a measured message is one GHL call, as in a running deployment.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -86,6 +87,10 @@ async function startProcess(
   readyUrl: string,
   nodeArgs: string[] = [],
 ): Promise<ChildProcess> {
+  // BENCH_LOG_DIR keeps each process's output (e.g. with BENCH_SYNC_LOG_LEVEL=warn).
+  const logFile = process.env.BENCH_LOG_DIR
+    ? resolve(process.env.BENCH_LOG_DIR, `${name.replace(/\W+/g, '-')}.log`)
+    : undefined;
   const child = spawn(process.execPath, [...nodeArgs, resolve(__dirname, '../..', entry)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +102,7 @@ async function startProcess(
       createInterface({ input: stream }).on('line', (line) => {
         tail.push(line);
         if (tail.length > 50) tail.shift();
+        if (logFile) appendFileSync(logFile, `${line}\n`);
       });
     }
   }
@@ -247,7 +253,7 @@ async function main(): Promise<void> {
       GHL_RATE_LIMIT_ENABLED: String(limited),
       SYNC_CONCURRENCY: String(options.concurrency),
       // Every rate-limit wait is a nak logged at warn by the bus library; keep stdout quiet.
-      LOG_LEVEL: 'error',
+      LOG_LEVEL: process.env.BENCH_SYNC_LOG_LEVEL ?? 'error',
     },
     `http://127.0.0.1:${httpPort}/health/ready`,
     (process.env.SYNC_NODE_ARGS ?? '').split(' ').filter(Boolean),
