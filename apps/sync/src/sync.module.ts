@@ -9,6 +9,7 @@ import { SyncConsumers } from './consumers/sync-consumers.service';
 import { SyncResults } from './consumers/sync-results';
 import { Sql } from './db/sql';
 import { GhlApiClient } from './ghl/ghl-api.client';
+import { ProcessedMessagePruner } from './idempotency/processed-message.pruner';
 import { ProcessedMessageRepository } from './idempotency/processed-message.repository';
 import { GhlMessageWriter } from './inbound/ghl-message.writer';
 import { InboundMessageHandler } from './inbound/inbound-message.handler';
@@ -54,6 +55,7 @@ export class SyncModule {
         GhlTokenService,
         GhlGateway,
         ProcessedMessageRepository,
+        ProcessedMessagePruner,
         ContactCacheRepository,
         GhlContactResolver,
         SyncResults,

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@app/contracts';
 import { eventually } from '@app/testing';
+import { ProcessedMessagePruner } from '../src/idempotency/processed-message.pruner';
 import { inboundText, newPhone, startSyncTestKit, uniqueId, type SyncTestKit } from './sync-test-kit';
 
 /**
@@ -261,4 +262,23 @@ describe('sync: WhatsApp messages into GHL', () => {
     );
     expect(kit.results(lidOnly.id).map((r) => r.payload.outcome)).toEqual(['failed']);
   });
+});
+
+describe('sync: idempotency records', () => {
+  it('deletes records twice as old as the event stream keeps events, and keeps younger ones', async () => {
+    const kit = await startSyncTestKit({ dbPrefix: 'sync_prune_test' });
+    try {
+      const app = await kit.startSync({ EVENTS_MAX_AGE: '1h' });
+      await kit.dataSource.query(
+        `INSERT INTO processed_messages (key, location_id, result, created_at) VALUES
+           ('old', 'loc1', '{"state":"done"}', now() - interval '3 hours'),
+           ('young', 'loc1', '{"state":"done"}', now() - interval '1 hour')`,
+      );
+      expect(await app.get(ProcessedMessagePruner).prune()).toBe(1);
+      const keys = await kit.dataSource.query<{ key: string }[]>(`SELECT key FROM processed_messages`);
+      expect(keys.map((k) => k.key)).toEqual(['young']);
+    } finally {
+      await kit.close();
+    }
+  }, 60_000);
 });
