@@ -210,7 +210,9 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     }).then(function (res) {
       setReference(res.headers.get('x-correlation-id'));
       if (res.status === 401) {
-        return renew().then(function () { reconnect(0); });
+        return renew().then(function () { reconnect(0); }, function (err) {
+          fatal('Your session ended.', err.message, 'Open this page again from GoHighLevel.');
+        });
       }
       if (!res.ok || !res.body) {
         return res.json().catch(function () { return {}; }).then(function (body) {
