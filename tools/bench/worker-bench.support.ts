@@ -3,7 +3,7 @@
  * worker, a poll of the workers' log lines, and plain-text tables. Nothing here knows a benchmark.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, openSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { EventEnvelope, EventType } from '@app/contracts';
 import type { LogLine } from '@app/testing/app-process';
@@ -255,11 +255,16 @@ export class LogTap {
   private readonly kept: SeenLogLine[] = [];
   private readonly timer: NodeJS.Timeout;
 
+  private readonly file?: number;
+
+  /** `logFile`: every line of every worker is also appended there (JSON lines), for a post-mortem. */
   constructor(
     private readonly cluster: WorkerCluster,
     private readonly keep: (line: LogLine) => boolean,
+    logFile?: string,
     intervalMs = 200,
   ) {
+    if (logFile) this.file = openSync(logFile, 'w');
     this.timer = setInterval(() => this.poll(), intervalMs);
   }
 
@@ -270,6 +275,7 @@ export class LogTap {
         if (this.seen.has(line)) continue;
         this.seen.add(line);
         if (this.keep(line)) this.kept.push({ worker, line });
+        if (this.file !== undefined) appendFileSync(this.file, `${JSON.stringify(line)}\n`);
       }
     }
   }
@@ -357,6 +363,8 @@ export function benchSessions(
   }));
 }
 
+const START_ATTEMPTS = 3;
+
 export interface LinkResult {
   /** When the first start was sent. */
   startedAt: number;
@@ -368,6 +376,9 @@ export interface LinkResult {
   scans: number;
   failedScans: number;
   lastScanError?: string;
+  /** `session.start` commands that failed (each is retried up to three times). */
+  startErrors: number;
+  lastStartError?: string;
 }
 
 /**
@@ -397,11 +408,24 @@ export async function linkAll(
     );
     const startedAt = Date.now();
     let next = 0;
+    let startErrors = 0;
+    let lastStartError: string | undefined;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, sessions.length) }, async () => {
         while (next < sessions.length) {
           const session = sessions[next++];
-          await cluster.commands.request('session.start', session.locationId, {}, { timeoutMs: 30_000 });
+          // A worker under load may fail a start (e.g. its database pool timed out): retry, and count it.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await cluster.commands.request('session.start', session.locationId, {}, { timeoutMs: 30_000 });
+              break;
+            } catch (error) {
+              startErrors += 1;
+              lastStartError = error instanceof Error ? error.message : String(error);
+              if (attempt === START_ATTEMPTS) break;
+              await sleep(1_000 * attempt);
+            }
+          }
         }
       }),
     );
@@ -425,7 +449,9 @@ export async function linkAll(
       missing,
       scans: scanner.scanned,
       failedScans: scanner.failed,
+      startErrors,
       ...(scanner.lastError === undefined ? {} : { lastScanError: scanner.lastError }),
+      ...(lastStartError === undefined ? {} : { lastStartError }),
     };
   } finally {
     scanner.stop();

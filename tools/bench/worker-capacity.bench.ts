@@ -2,7 +2,7 @@
  * What one worker process costs per open, idle WhatsApp session, and how fast it answers a start.
  *
  *   npm run build && node dist/tools/bench/worker-capacity.bench.js [--steps 10,100,300] [--idle-ms 15000]
- *     [--sample-ms 30000] [--qr-starts 50] [--ramp-per-sec 5]
+ *     [--sample-ms 30000] [--qr-starts 50] [--ramp-per-sec 5] [--log-file worker-logs.jsonl]
  *
  * ONE worker process (production defaults; `--ramp-per-sec` sets its CONNECT_RAMP_PER_SEC) against the
  * sandbox:
@@ -21,7 +21,10 @@
  *
  * Prints RSS and idle CPU per step, the least-squares slope across the steps (MB and CPU % per
  * session), and time to first QR p50/p95 against the target p95 ≤ 1 s. Exits 1 if a step cannot be
- * reached or a start gets no QR.
+ * reached, a start gets no QR, or the worker gives up a lease (its renewals were not confirmed in time:
+ * it was overloaded, and dropped sessions that were fine).
+ *
+ * `--log-file` keeps every line every worker printed (JSON lines), for a post-mortem.
  */
 import type { EventEnvelope } from '@app/contracts';
 import { productionWorkerEnv, WorkerCluster } from '@app/testing/worker-cluster';
@@ -31,6 +34,7 @@ import {
   EventClock,
   fixed,
   linearFit,
+  lineTime,
   linkAll,
   loadAverage,
   LogTap,
@@ -54,10 +58,11 @@ const DEFAULTS = {
   sampleMs: 30_000,
   qrStarts: 50,
   rampPerSec: Number(production.CONNECT_RAMP_PER_SEC),
+  logFile: '',
 };
 const USAGE =
   'usage: node dist/tools/bench/worker-capacity.bench.js [--steps 10,100,300] [--idle-ms 15000] ' +
-  '[--sample-ms 30000] [--qr-starts 50] [--ramp-per-sec 5]';
+  '[--sample-ms 30000] [--qr-starts 50] [--ramp-per-sec 5] [--log-file worker-logs.jsonl]';
 const QR_TARGET_P95_MS = 1_000;
 const WORKER = 'cap-01';
 
@@ -72,6 +77,8 @@ interface Step {
   /** Worker CPU seconds per pairing during this step's linking. */
   cpuPerPairing: number;
   sandboxRssMb: number;
+  /** Leases the worker gave up (renewal not confirmed in time) while linking and sampling this step. */
+  leaseLosses: number;
 }
 
 async function main(): Promise<void> {
@@ -103,6 +110,7 @@ async function main(): Promise<void> {
   const logs = new LogTap(
     cluster,
     (line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal',
+    options.logFile || undefined,
   );
   let failed = true;
 
@@ -112,7 +120,14 @@ async function main(): Promise<void> {
     if (pid === undefined) throw new Error('the worker has no pid');
     const metricsUrl = `http://127.0.0.1:${worker.options.env.HTTP_PORT}/metrics`;
 
-    const sample = async (sessions: number, linking?: { rate: number; cpu: number }): Promise<Step> => {
+    const leaseLossesSince = (since: number) =>
+      logs.lines.filter(({ line }) => String(line.msg).startsWith('lease lost') && lineTime(line) >= since)
+        .length;
+    const sample = async (
+      sessions: number,
+      since: number,
+      linking?: { rate: number; cpu: number },
+    ): Promise<Step> => {
       await sleep(options.idleMs);
       // A scrape resets the event-loop delay histogram: the next one then covers the idle window only.
       await readMetrics(metricsUrl);
@@ -125,6 +140,7 @@ async function main(): Promise<void> {
       const last = procSample(pid);
       const metrics = await readMetrics(metricsUrl);
       const sandbox = await cluster.sandbox.admin.stats();
+      logs.poll();
       const step: Step = {
         sessions,
         rssMb: mib(rss.reduce((a, b) => a + b, 0) / rss.length),
@@ -134,10 +150,12 @@ async function main(): Promise<void> {
         pairingsPerSec: linking?.rate ?? NaN,
         cpuPerPairing: linking?.cpu ?? NaN,
         sandboxRssMb: mib(sandbox.process.rssBytes),
+        leaseLosses: leaseLossesSince(since),
       };
       console.log(
         `  ${sessions} sessions: RSS ${fixed(step.rssMb)} MB, idle CPU ${fixed(step.cpuPercent, 2)} % of a core, ` +
-          `heap ${fixed(step.heapMb)} MB, event-loop lag p99 ${fixed(step.loopLagP99Ms)} ms`,
+          `heap ${fixed(step.heapMb)} MB, event-loop lag p99 ${fixed(step.loopLagP99Ms)} ms` +
+          (step.leaseLosses ? `; ${step.leaseLosses} leases LOST since the step began` : ''),
       );
       return step;
     };
@@ -161,7 +179,15 @@ async function main(): Promise<void> {
         const wait = lastStart + spacing - Date.now();
         if (wait > 0) await sleep(wait);
         lastStart = Date.now();
-        await cluster.commands.request('session.start', locationId, {});
+        try {
+          await cluster.commands.request('session.start', locationId, {});
+        } catch (error) {
+          missing += 1;
+          console.log(
+            `  start of ${locationId} failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+          continue;
+        }
         let qr: EventEnvelope<'session.qr'> | undefined;
         const deadline = lastStart + 10_000;
         while (!(qr = clock.since('session.qr', lastStart, locationId)[0]) && Date.now() < deadline)
@@ -173,13 +199,13 @@ async function main(): Promise<void> {
       const s = summarize(ms);
       console.log(
         `  time to first QR over ${ms.length} starts: p50 ${fixed(s.p50, 0)} ms, p95 ${fixed(s.p95, 0)} ms, max ${fixed(s.max, 0)} ms` +
-          (missing ? `, ${missing} starts got no QR within 10 s` : ''),
+          (missing ? `, ${missing} starts failed or got no QR within 10 s` : ''),
       );
       return { ms, missing };
     };
 
     console.log('baseline (no session):');
-    const rows: Step[] = [await sample(0)];
+    const rows: Step[] = [await sample(0, Date.now())];
     console.log('time to first QR, idle worker:');
     const qrIdle = await timeToFirstQr();
 
@@ -188,6 +214,7 @@ async function main(): Promise<void> {
     for (const target of steps) {
       console.log(`step ${target}: linking ${target - linked} sessions`);
       const sessions = benchSessions('locCap', linked, target - linked, 15553000000);
+      const stepStarted = Date.now();
       const cpuBefore = procSample(pid).cpuSeconds;
       const link = await linkAll(cluster, sessions, { timeoutMs: 120_000 + sessions.length * 2_000 });
       const cpuAfter = procSample(pid).cpuSeconds;
@@ -196,17 +223,19 @@ async function main(): Promise<void> {
       console.log(
         `  ${link.ready}/${sessions.length} open in ${fixed(wall)} s = ${fixed(rate, 2)} pairings/s, ` +
           `worker CPU ${fixed((cpuAfter - cpuBefore) / Math.max(1, link.ready), 3)} s per pairing ` +
-          `(${link.scans} scans, ${link.failedScans} refused)`,
+          `(${link.scans} scans, ${link.failedScans} refused, ${link.startErrors} failed starts)`,
       );
       if (link.missing.length > 0) {
         linkFailures += link.missing.length;
+        logs.poll();
+        console.log(`  ${leaseLossesSince(stepStarted)} leases lost by the worker during this step`);
         console.log(
           `  not open: ${JSON.stringify(link.missing.slice(0, 10))} (last scan error: ${link.lastScanError})`,
         );
         break;
       }
       linked = target;
-      rows.push(await sample(target, { rate, cpu: (cpuAfter - cpuBefore) / link.ready }));
+      rows.push(await sample(target, stepStarted, { rate, cpu: (cpuAfter - cpuBefore) / link.ready }));
     }
     console.log(`time to first QR, ${linked} sessions open:`);
     const qrLoaded = await timeToFirstQr();
@@ -236,6 +265,7 @@ async function main(): Promise<void> {
         'pairings/s',
         'CPU s/pairing',
         'sandbox RSS MB',
+        'leases lost',
       ],
       rows.map((r) => [
         r.sessions,
@@ -248,6 +278,7 @@ async function main(): Promise<void> {
         fixed(r.pairingsPerSec, 2),
         fixed(r.cpuPerPairing, 3),
         fixed(r.sandboxRssMb),
+        r.leaseLosses,
       ]),
     );
     console.log(
@@ -304,7 +335,8 @@ async function main(): Promise<void> {
         durationMs: Date.now() - started,
       }),
     );
-    failed = linkFailures > 0 || qrIdle.missing > 0 || qrLoaded.missing > 0;
+    failed =
+      linkFailures > 0 || qrIdle.missing > 0 || qrLoaded.missing > 0 || rows.some((r) => r.leaseLosses > 0);
   } catch (error) {
     console.error(error);
   } finally {

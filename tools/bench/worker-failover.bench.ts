@@ -4,6 +4,7 @@
  *
  *   npm run build && node dist/tools/bench/worker-failover.bench.js [--runs 20] [--sessions 5] [--workers 2]
  *     [--modes kill,term] [--lease-ttl-ms 15000] [--lease-renew-ms 5000] [--placement-interval-ms 2000] [--seed 1]
+ *     [--log-file worker-logs.jsonl]
  *
  * Setup: a private nats-server, a throwaway database, the WhatsApp sandbox, `--workers` built worker
  * processes with the worker's own defaults (overridable by the flags above), and `--sessions` sessions
@@ -35,6 +36,8 @@
  *
  * Exits 1 if a run does not complete, or on a 440, a double connection or a QR after linking; target
  * verdicts are printed, not enforced.
+ *
+ * `--log-file` keeps every line every worker printed (JSON lines), for a post-mortem.
  */
 import type { EventEnvelope } from '@app/contracts';
 import type { AppProcess } from '@app/testing/app-process';
@@ -70,10 +73,11 @@ const DEFAULTS = {
   leaseRenewMs: Number(production.LEASE_RENEW_MS),
   placementIntervalMs: Number(production.PLACEMENT_INTERVAL_MS),
   seed: 1,
+  logFile: '',
 };
 const USAGE =
   'usage: node dist/tools/bench/worker-failover.bench.js [--runs 20] [--sessions 5] [--workers 2] ' +
-  '[--modes kill,term] [--lease-ttl-ms 15000] [--lease-renew-ms 5000] [--placement-interval-ms 2000] [--seed 1]';
+  '[--modes kill,term] [--lease-ttl-ms 15000] [--lease-renew-ms 5000] [--placement-interval-ms 2000] [--seed 1] [--log-file worker-logs.jsonl]';
 
 const TARGET_P95_MS = { kill: 15_000, term: 3_000 } as const;
 type Mode = keyof typeof TARGET_P95_MS;
@@ -137,6 +141,7 @@ async function main(): Promise<void> {
   const logs = new LogTap(
     cluster,
     (line) => line.msg === 'session claimed' || line.level === 'warn' || line.level === 'error',
+    options.logFile || undefined,
   );
   const leaving = new Set<string>();
   let workerCount = 0;
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `linked ${link.ready} sessions in ${secs(link.lastReadyAt - link.startedAt, 1)} s ` +
-        `(${link.scans} QR scans, ${link.failedScans} refused)`,
+        `(${link.scans} QR scans, ${link.failedScans} refused, ${link.startErrors} failed starts)`,
     );
 
     /**

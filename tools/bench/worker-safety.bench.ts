@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/tools/bench/worker-safety.bench.js [--workers 3] [--sessions 50] [--events 30]
  *     [--min-gap-ms 1000] [--max-gap-ms 4000] [--seed 1] [--lease-ttl-ms 15000] [--lease-renew-ms 5000]
- *     [--placement-interval-ms 2000] [--settle-timeout-ms 120000]
+ *     [--placement-interval-ms 2000] [--settle-timeout-ms 120000] [--log-file worker-logs.jsonl]
  *
  * 1. Starts `--workers` workers (the worker's own production defaults unless overridden) and links
  *    `--sessions` sessions, scanning each QR through the sandbox as it appears. Scanning then stops.
@@ -22,6 +22,8 @@
  * injects no fault in this run, so every `session.disconnected` with code 440 is the bridge's own
  * doing), sessions open at the end, QRs after the initial linking (a session that needs a rescan has
  * lost its credentials), SIGTERMed workers that did not exit 0. Exits 1 if any is off.
+ *
+ * `--log-file` keeps every line every worker printed (JSON lines), for a post-mortem.
  */
 import type { EventEnvelope } from '@app/contracts';
 import { productionWorkerEnv, WorkerCluster } from '@app/testing/worker-cluster';
@@ -57,11 +59,12 @@ const DEFAULTS = {
   leaseRenewMs: Number(production.LEASE_RENEW_MS),
   placementIntervalMs: Number(production.PLACEMENT_INTERVAL_MS),
   settleTimeoutMs: 120_000,
+  logFile: '',
 };
 const USAGE =
   'usage: node dist/tools/bench/worker-safety.bench.js [--workers 3] [--sessions 50] [--events 30] ' +
   '[--min-gap-ms 1000] [--max-gap-ms 4000] [--seed 1] [--lease-ttl-ms 15000] [--lease-renew-ms 5000] ' +
-  '[--placement-interval-ms 2000] [--settle-timeout-ms 120000]';
+  '[--placement-interval-ms 2000] [--settle-timeout-ms 120000] [--log-file worker-logs.jsonl]';
 
 type Action = 'kill' | 'term' | 'start';
 
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
   const logs = new LogTap(
     cluster,
     (line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal',
+    options.logFile || undefined,
   );
   const leaving = new Set<string>();
   const exits: { worker: string; action: Action; code: number | null; signal: string | null; ms: number }[] =
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
     const qrsAtLink = cluster.events.filter((e) => e.type === 'session.qr').length;
     console.log(
       `linked ${link.ready} sessions in ${secs(link.lastReadyAt - link.startedAt, 1)} s ` +
-        `(${link.scans} QR scans, ${link.failedScans} refused); QR scanning is off from here on`,
+        `(${link.scans} QR scans, ${link.failedScans} refused, ${link.startErrors} failed starts); QR scanning is off from here on`,
     );
 
     // ---------------------------------------------------------------- chaos

@@ -38,7 +38,15 @@ class FakeWhatsApp {
   }
 }
 
-function setup(options: { leaseHeld?: () => boolean; creds?: object | null; projectAccepts?: boolean } = {}) {
+function setup(
+  options: {
+    leaseHeld?: () => boolean;
+    creds?: object | null;
+    projectAccepts?: boolean;
+    /** Makes a projection write throw (a database error), when it returns true for the patch. */
+    projectThrows?: (patch: SessionProjectionPatch) => boolean;
+  } = {},
+) {
   const whatsapp = new FakeWhatsApp();
   const published: { type: EventType; payload: Record<string, unknown>; id?: string }[] = [];
   const projections: SessionProjectionPatch[] = [];
@@ -66,6 +74,7 @@ function setup(options: { leaseHeld?: () => boolean; creds?: object | null; proj
       published.push({ type, payload: payload, id: opts?.id });
     },
     project: async (patch) => {
+      if (options.projectThrows?.(patch)) throw new Error('timeout exceeded when trying to connect');
       projections.push(patch);
       return options.projectAccepts ?? true;
     },
@@ -134,6 +143,33 @@ describe('SessionRunner', () => {
     expect(t.of('session.disconnected')).toEqual([
       expect.objectContaining({ code: 515, willReconnect: true, reconnectInMs: 0 }),
     ]);
+  });
+
+  it('a database error before the socket opens is retried with backoff, not left in connecting', async () => {
+    let checks = 0;
+    const t = setup({
+      leaseHeld: () => {
+        checks += 1;
+        if (checks === 1) throw new Error('timeout exceeded when trying to connect');
+        return true;
+      },
+    });
+    await t.runner.start();
+    await eventually(() => expect(t.whatsapp.connects).toHaveLength(1));
+    expect(checks).toBe(2);
+    expect(t.stopped()).toBeUndefined();
+  });
+
+  it('515 still reconnects when recording the disconnect fails', async () => {
+    let failed = 0;
+    const t = setup({
+      creds: { me: { id: '15550000001:1@s.whatsapp.net' } },
+      projectThrows: (patch) => patch.lastDisconnectCode === 515 && failed++ === 0,
+    });
+    await t.runner.start();
+    t.whatsapp.emit({ type: 'close', code: 515, message: 'restart required' });
+    await eventually(() => expect(t.whatsapp.connects).toHaveLength(2));
+    expect(failed).toBe(1);
   });
 
   it('401 clears the credentials, publishes logged_out and does not reconnect', async () => {

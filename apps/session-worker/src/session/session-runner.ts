@@ -9,7 +9,7 @@ import type {
   WhatsAppConnection,
   WhatsAppEvent,
 } from '../whatsapp/whatsapp.port';
-import { DisconnectPolicyOptions, decideDisconnect } from './disconnect-policy';
+import { DisconnectPolicyOptions, backoffDelay, decideDisconnect } from './disconnect-policy';
 import type { SessionProjectionPatch } from './session-projection.repository';
 
 /** Publishes one location's events; the runner never sees subjects or envelopes. */
@@ -220,18 +220,29 @@ export class SessionRunner {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     this.clearReconnect();
-    // Right before a socket opens, the lease must still be ours: never two sockets for one number.
-    if (!(await this.deps.lease.isHeld())) {
-      await this.finish('lease lost before connecting', false);
+    try {
+      // Right before a socket opens, the lease must still be ours: never two sockets for one number.
+      if (!(await this.deps.lease.isHeld())) {
+        await this.finish('lease lost before connecting', false);
+        return;
+      }
+      this.qrCount = 0;
+      this.connectStartedAt = this.now();
+      await this.transition(
+        this.failedAttempts > 0 ? 'reconnecting' : 'connecting',
+        'connecting to WhatsApp',
+        null,
+      );
+    } catch (error) {
+      // The database did not answer (an exhausted pool, a restart): nothing is open and nothing else
+      // would ever try again, so the session would sit in `connecting` for good. Retry with backoff;
+      // if the database stays away, the lease keeper gives the session up.
+      this.failedAttempts += 1;
+      const delayMs = backoffDelay(this.failedAttempts, this.deps.policy);
+      this.log.warn({ err: error, delayMs }, 'could not prepare the connect; retrying');
+      this.reconnectTimer = setTimeout(() => void this.enqueue(() => this.connect()), delayMs);
       return;
     }
-    this.qrCount = 0;
-    this.connectStartedAt = this.now();
-    await this.transition(
-      this.failedAttempts > 0 ? 'reconnecting' : 'connecting',
-      'connecting to WhatsApp',
-      null,
-    );
     if (this.stopped) return;
     try {
       this.connection = await this.deps.whatsapp.connect({
@@ -376,6 +387,9 @@ export class SessionRunner {
             'repeated 440 conflicts while holding the lease',
           );
         sessionMetrics.reconnects.inc({ code: String(code) });
+        // Planned before the event and the projection write: if either fails, the session still
+        // reconnects instead of waiting forever. (The connect queues behind this task.)
+        this.reconnectTimer = setTimeout(() => void this.enqueue(() => this.connect()), decision.delayMs);
         await this.deps.publish('session.disconnected', {
           code,
           reason: decision.reason,
@@ -384,7 +398,6 @@ export class SessionRunner {
           workerId: this.deps.workerId,
         });
         await this.transition(decision.state, decision.reason, code);
-        this.reconnectTimer = setTimeout(() => void this.enqueue(() => this.connect()), decision.delayMs);
         return;
       }
       case 'stop':
