@@ -5,12 +5,13 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { authSecretBoxProvider } from './auth/auth-secret-box.provider';
 import { AuthStateRepository } from './auth/auth-state.repository';
+import { LeaseRenewalPoolLifecycle, leaseRenewalPoolProvider } from './lease/lease-renewal-pool';
 import { SessionLeaseRepository } from './lease/session-lease.repository';
 import { PlacementService } from './placement/placement.service';
 import { SessionManager } from './session/session-manager.service';
 import { SessionProjectionRepository } from './session/session-projection.repository';
 import { SessionStartHandler } from './session/session-start.handler';
-import { WORKER_CONFIG, WORKER_LOGGER } from './session-worker.tokens';
+import { LEASE_RENEWAL_DATA_SOURCE, WORKER_CONFIG, WORKER_LOGGER } from './session-worker.tokens';
 import { WHATSAPP_CLIENT, type WhatsAppClient } from './whatsapp/whatsapp.port';
 import { WorkerRegistry } from './workers/worker-registry.repository';
 
@@ -26,10 +27,12 @@ export class SessionWorkerModule {
         { provide: WORKER_LOGGER, useValue: logger },
         { provide: WHATSAPP_CLIENT, useValue: whatsapp },
         authSecretBoxProvider(config),
+        leaseRenewalPoolProvider(config, logger),
+        LeaseRenewalPoolLifecycle,
         {
           provide: SessionLeaseRepository,
-          useFactory: (ds: DataSource) => new SessionLeaseRepository(ds),
-          inject: [DataSource],
+          useFactory: (ds: DataSource, renewals: DataSource) => new SessionLeaseRepository(ds, renewals),
+          inject: [DataSource, LEASE_RENEWAL_DATA_SOURCE],
         },
         {
           provide: WorkerRegistry,

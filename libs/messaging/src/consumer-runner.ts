@@ -369,9 +369,10 @@ export class ConsumerRunner {
         this.handledBy.ack.inc();
         return;
       case 'nak':
-        this.logger.warn(
+        // A wait the handler planned (rate limit, ordering) is routine; an unplanned failure is not.
+        this.logger[settlement.planned ? 'debug' : 'warn'](
           { ...fields, reason: settlement.reason, delayMs: settlement.delayMs },
-          'handler failed; will retry',
+          settlement.planned ? 'handler asked to retry later' : 'handler failed; will retry',
         );
         msg.nak(settlement.delayMs);
         this.handledBy.nak.inc();

@@ -51,13 +51,15 @@ describe('settlement decision table', () => {
       action: 'nak',
       delayMs,
       reason: 'TransientError: GHL 503',
+      planned: false,
     });
   });
 
-  it('uses retryAfterMs instead of the backoff when the handler gives one', () => {
+  it('uses retryAfterMs instead of the backoff when the handler gives one, as a planned wait', () => {
     expect(decide(failed(new TransientError('429', { retryAfterMs: 7_000 })), 1)).toMatchObject({
       action: 'nak',
       delayMs: 7_000,
+      planned: true,
     });
     expect(decide(failed(new TransientError('429', { retryAfterMs: 0 })), 3)).toMatchObject({ delayMs: 0 });
   });
@@ -68,6 +70,7 @@ describe('settlement decision table', () => {
       expect(decide(failed(new TransientError('x', { retryAfterMs })), 2)).toMatchObject({
         action: 'nak',
         delayMs: 200,
+        planned: false,
       });
     },
   );
@@ -77,6 +80,7 @@ describe('settlement decision table', () => {
       action: 'nak',
       delayMs: 100,
       reason: 'Error: ECONNRESET',
+      planned: false,
     });
     expect(decide(failed('a string'), 1)).toMatchObject({ action: 'nak', reason: 'a string' });
     expect(decide(failed({ code: 42 }), 1)).toMatchObject({
@@ -151,7 +155,7 @@ describe('classifyFailure', () => {
 describe('outcomeLabel', () => {
   it.each<[Settlement, string]>([
     [{ action: 'ack' }, 'ack'],
-    [{ action: 'nak', delayMs: 1, reason: 'r' }, 'nak'],
+    [{ action: 'nak', delayMs: 1, reason: 'r', planned: false }, 'nak'],
     [{ action: 'dead_letter', kind: 'invalid', reason: 'r' }, 'term_invalid'],
     [{ action: 'dead_letter', kind: 'permanent', reason: 'r' }, 'term_permanent'],
     [{ action: 'dead_letter', kind: 'exhausted', reason: 'r' }, 'dead_lettered'],

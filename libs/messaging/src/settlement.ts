@@ -18,7 +18,11 @@ export type DeadLetterKind = 'invalid' | 'permanent' | 'exhausted';
 
 export type Settlement =
   | { action: 'ack' }
-  | { action: 'nak'; delayMs: number; reason: string }
+  /**
+   * Redeliver after `delayMs`. `planned`: the handler chose the delay (a TransientError with
+   * `retryAfterMs`: a rate limit, waiting for an earlier message) — an expected wait, not a failure.
+   */
+  | { action: 'nak'; delayMs: number; reason: string; planned: boolean }
   /** Copy to the dead-letter stream, then `term()` so the server never delivers it again. */
   | { action: 'dead_letter'; kind: DeadLetterKind; reason: string };
 
@@ -80,6 +84,7 @@ export function decideSettlement(input: SettlementInput): Settlement {
             action: 'nak',
             delayMs: failure.retryAfterMs ?? backoffDelayMs(deliveryCount, input.backoff, input.random),
             reason: failure.reason,
+            planned: failure.retryAfterMs !== undefined,
           };
       }
     }

@@ -15,7 +15,8 @@ const OPTIONS = Symbol('DATABASE_OPTIONS');
 // Between attempts while the database is unreachable at boot; a pod waits unready instead of crashing.
 const CONNECT_RETRY_MS = 2_000;
 
-async function connectWithRetry(options: DatabaseModuleOptions): Promise<DataSource> {
+/** A connected DataSource; while the server is unreachable it logs and tries again, never giving up. */
+export async function connectWithRetry(options: DatabaseModuleOptions): Promise<DataSource> {
   const log = options.logger.child({ component: 'database' });
   const target = redactUrl(options.url);
   for (let attempt = 1; ; attempt++) {

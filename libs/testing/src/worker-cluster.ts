@@ -35,6 +35,7 @@ export function productionWorkerEnv(): Record<string, string> {
     LEASE_RENEW_MS: String(defaults.LEASE_RENEW_MS),
     PLACEMENT_INTERVAL_MS: String(defaults.PLACEMENT_INTERVAL_MS),
     CONNECT_RAMP_PER_SEC: String(defaults.CONNECT_RAMP_PER_SEC),
+    MAX_CONNECTS_IN_FLIGHT: String(defaults.MAX_CONNECTS_IN_FLIGHT),
     SHUTDOWN_HANDOFF_MS: String(defaults.SHUTDOWN_HANDOFF_MS),
     WA_KEEPALIVE_MS: String(defaults.WA_KEEPALIVE_MS),
     MAX_SESSIONS: String(defaults.MAX_SESSIONS),

@@ -244,7 +244,7 @@ describe('AuthStateRepository (real Postgres)', () => {
     const write = auth.write(a, [change('pre-key', '1', 'a2')]).then(() => settled.push('write'));
     await eventually(async () => expect(await lockWaiters()).toBe(1));
 
-    // The lease lapses while the write is in flight; B's acquire must wait for the write's FOR SHARE lock.
+    // The lease lapses while the write is in flight; B's acquire must wait for the write's FOR KEY SHARE lock.
     await eventually(async () => expect((await leases.holder('loc-race-1'))?.live).toBe(false), {
       intervalMs: 25,
     });
@@ -265,6 +265,28 @@ describe('AuthStateRepository (real Postgres)', () => {
     await expect(auth.write(a, [change('pre-key', '1', 'a3')])).rejects.toMatchObject({
       reason: 'epoch-changed',
     });
+  });
+
+  it('lets a renewal through while a write is in flight, and the write still commits under its epoch', async () => {
+    const a = await acquire('loc-renew-during-write', 'worker-a', 2_000);
+    await auth.write(a, [change('pre-key', '1', 'a1')]);
+    const blocker = await openTransaction();
+    await blocker.query(
+      `SELECT 1 FROM auth_state WHERE location_id = 'loc-renew-during-write' AND key_id = '1' FOR UPDATE`,
+    );
+    const write = auth.write(a, [change('pre-key', '1', 'a2')]);
+    await eventually(async () => expect(await lockWaiters()).toBe(1));
+
+    // The write holds the lease row FOR KEY SHARE; renewing (no key column changes) does not wait for it.
+    const renewed = await leases.renewAll('worker-a', [a], 10_000);
+    expect(renewed).toEqual([
+      expect.objectContaining({ locationId: 'loc-renew-during-write', epoch: a.epoch }),
+    ]);
+    expect(await lockWaiters()).toBe(1);
+
+    await blocker.commitTransaction();
+    await write;
+    expect(text((await auth.readKeys('loc-renew-during-write', 'pre-key', ['1'])).get('1'))).toBe('a2');
   });
 
   it('serialises a takeover and a write: a write that meets an in-flight acquire waits, then is refused', async () => {

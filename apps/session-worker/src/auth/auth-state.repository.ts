@@ -25,11 +25,13 @@ interface SealedRow {
  * Baileys auth state (creds and Signal keys) in Postgres, encrypted at rest and written only by the
  * holder of the session's lease.
  *
- * Every write is one transaction that first locks the lease row `FOR SHARE` and checks that the
- * writer's owner and epoch are the current, live ones. The lock conflicts with the row lock an acquire
- * takes, so a write and a takeover are serialised: either the write commits before the new owner's
- * epoch exists, or it sees that epoch and is refused. A paused or partitioned worker can therefore never
- * overwrite what the next owner wrote.
+ * Every write is one transaction that first locks the lease row `FOR KEY SHARE` and checks that the
+ * writer's owner and epoch are the current, live ones. `(location_id, epoch)` is a key of the lease
+ * table, so the lock conflicts with the row lock an acquire takes (it changes the epoch), and a write and
+ * a takeover are serialised: either the write commits before the new owner's epoch exists, or it sees
+ * that epoch and is refused. A paused or partitioned worker can therefore never overwrite what the next
+ * owner wrote. Renewals change no key column, so they never wait for a write (a burst of pairings
+ * writing thousands of keys cannot hold up the renewal of every other lease).
  *
  * Each value is sealed with AES-256-GCM and an AAD naming its row (`auth:<location>:<category>:<keyId>`),
  * so a ciphertext moved to another row or tenant fails to open. Values are never logged.
@@ -170,7 +172,7 @@ export class AuthStateRepository {
     }
   }
 
-  /** Runs `work` in a transaction that holds the lease row `FOR SHARE` after checking the holding. */
+  /** Runs `work` in a transaction that holds the lease row `FOR KEY SHARE` after checking the holding. */
   private async fenced<T>(lease: LeaseRef, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -179,7 +181,7 @@ export class AuthStateRepository {
       try {
         const { records } = await runner.query(
           `SELECT owner_id, epoch, expires_at > now() AS live
-             FROM session_leases WHERE location_id = $1 FOR SHARE`,
+             FROM session_leases WHERE location_id = $1 FOR KEY SHARE`,
           [lease.locationId],
           true,
         );

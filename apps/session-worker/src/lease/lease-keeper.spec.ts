@@ -2,6 +2,7 @@ import type { Lease, LeaseRef } from './lease';
 import {
   defaultSafetyMarginMs,
   LeaseKeeper,
+  type KeptLease,
   type LeaseKeeperOptions,
   type LeaseLostReason,
 } from './lease-keeper';
@@ -68,33 +69,45 @@ class FakeScheduler implements LeaseScheduler {
 /** Lets every already-resolved promise callback run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-type Answer = 'ok' | 'null' | 'error' | 'hang';
+type Answer = 'ok' | 'error' | 'hang';
+type Holding = Omit<LeaseRef, 'ownerId'>;
 
-/** A renewer whose answers the test scripts; it records when each request was sent and with what. */
-class ScriptedRenewer {
-  readonly calls: { at: number; lease: LeaseRef; ttlMs: number }[] = [];
+/**
+ * A lease store whose answers the test scripts: it records when each renewal was sent and what it
+ * carried, and answers with every holding except the `dropped` locations (rows another worker took).
+ */
+class ScriptedStore {
+  readonly calls: { at: number; holdings: Holding[]; ttlMs: number }[] = [];
+  readonly dropped = new Set<string>();
   private readonly held: ((confirmed: boolean) => void)[] = [];
   answer: Answer = 'ok';
+  grant: Lease | null = null;
 
   constructor(private readonly scheduler: FakeScheduler) {}
 
-  renew = (lease: LeaseRef, ttlMs: number): Promise<Lease | null> => {
-    this.calls.push({ at: this.scheduler.now(), lease, ttlMs });
-    const renewed: Lease = { ...lease, expiresAt: new Date(1_000_000 + this.scheduler.now() + ttlMs) };
+  acquire = jest.fn(async (locationId: string, ownerId: string) =>
+    this.grant ? { ...this.grant, locationId, ownerId } : null,
+  );
+
+  release = jest.fn(async () => true);
+
+  renewAll = (ownerId: string, holdings: readonly Holding[], ttlMs: number): Promise<Lease[]> => {
+    this.calls.push({ at: this.scheduler.now(), holdings: [...holdings], ttlMs });
+    const expiresAt = new Date(1_000_000 + this.scheduler.now() + ttlMs);
+    const renewed = () =>
+      holdings.filter((h) => !this.dropped.has(h.locationId)).map((h) => ({ ...h, ownerId, expiresAt }));
     switch (this.answer) {
       case 'ok':
-        return Promise.resolve(renewed);
-      case 'null':
-        return Promise.resolve(null);
+        return Promise.resolve(renewed());
       case 'error':
         return Promise.reject(new Error('connection terminated'));
       case 'hang':
-        return new Promise((resolve) => this.held.push((confirmed) => resolve(confirmed ? renewed : null)));
+        return new Promise((resolve) => this.held.push((confirmed) => resolve(confirmed ? renewed() : [])));
     }
   };
 
   /** Answers every hung request now, as the database would once it comes back. */
-  releaseHung(result: 'ok' | 'null'): void {
+  releaseHung(result: 'ok' | 'none'): void {
     for (const answer of this.held.splice(0)) answer(result === 'ok');
   }
 
@@ -103,155 +116,227 @@ class ScriptedRenewer {
   }
 }
 
-const LEASE: Lease = { locationId: 'loc-1', ownerId: 'worker-a', epoch: 7, expiresAt: new Date(0) };
 const TTL = 15_000;
 const RENEW = 5_000;
 const MARGIN = 3_000; // the default for a 15 s TTL: max(1000, ttl / 5)
+const OWNER = 'worker-a';
+
+const leaseOf = (locationId: string, epoch = 7): Lease => ({
+  locationId,
+  ownerId: OWNER,
+  epoch,
+  expiresAt: new Date(0),
+});
 
 function setup(overrides: Partial<LeaseKeeperOptions> = {}, lagMs = 0) {
   const scheduler = new FakeScheduler(lagMs);
-  const renewer = new ScriptedRenewer(scheduler);
-  const lost: { at: number; reason: LeaseLostReason }[] = [];
-  const renewErrors: unknown[] = [];
-  const keeper = new LeaseKeeper(renewer, LEASE, {
+  const store = new ScriptedStore(scheduler);
+  const lost: { at: number; locationId: string; reason: LeaseLostReason }[] = [];
+  const renewErrors: { error: unknown; leases: number }[] = [];
+  const keeper = new LeaseKeeper(store, OWNER, {
     ttlMs: TTL,
     renewEveryMs: RENEW,
     scheduler,
-    leaseSentAt: 0,
-    onLost: (reason) => lost.push({ at: scheduler.now(), reason }),
-    onRenewError: (error) => renewErrors.push(error),
+    onRenewError: (error, leases) => renewErrors.push({ error, leases }),
     ...overrides,
   });
-  return { scheduler, renewer, keeper, lost, renewErrors };
+  /** Keeps a lease granted by a request sent at `sentAt` (default: now). */
+  const keep = (locationId: string, sentAt = scheduler.now(), epoch = 7): KeptLease =>
+    keeper.keep(leaseOf(locationId, epoch), sentAt, (reason) =>
+      lost.push({ at: scheduler.now(), locationId, reason }),
+    );
+  return { scheduler, store, keeper, keep, lost, renewErrors };
 }
 
 describe('LeaseKeeper', () => {
   it('renews every renewEveryMs with the held lease and the ttl, and stays valid while renewals succeed', async () => {
-    const { scheduler, renewer, keeper, lost } = setup();
-    keeper.start();
-    expect(keeper.isValid()).toBe(true);
+    const { scheduler, store, keep, lost } = setup();
+    const kept = keep('loc-1');
+    expect(kept.isValid()).toBe(true);
 
     for (let t = 1_000; t <= 60_000; t += 1_000) {
       await scheduler.advanceTo(t);
-      expect(keeper.isValid()).toBe(true);
+      expect(kept.isValid()).toBe(true);
     }
 
-    expect(renewer.sentAt).toEqual([
+    expect(store.sentAt).toEqual([
       5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 55_000, 60_000,
     ]);
-    for (const call of renewer.calls) {
+    for (const call of store.calls) {
       expect(call.ttlMs).toBe(TTL);
-      expect(call.lease).toMatchObject({ locationId: 'loc-1', ownerId: 'worker-a', epoch: 7 });
+      expect(call.holdings).toEqual([{ locationId: 'loc-1', epoch: 7 }]);
     }
     expect(lost).toEqual([]);
-    expect(keeper.epoch).toBe(7);
+    expect(kept.epoch).toBe(7);
     // The deadline runs from the last confirmed send, not from when the answer came back.
-    expect(keeper.deadline).toBe(60_000 + TTL - MARGIN);
+    expect(kept.deadline).toBe(60_000 + TTL - MARGIN);
+  });
+
+  it('renews every lease of the worker with one request per interval, however many there are', async () => {
+    const { scheduler, store, keep } = setup();
+    const kept = Array.from({ length: 300 }, (_, i) => keep(`loc-${i}`, 0, i + 1));
+    await scheduler.advanceTo(15_000);
+
+    expect(store.sentAt).toEqual([5_000, 10_000, 15_000]);
+    for (const call of store.calls) {
+      expect(call.holdings).toHaveLength(300);
+      expect(call.holdings[299]).toEqual({ locationId: 'loc-299', epoch: 300 });
+    }
+    expect(kept.every((lease) => lease.isValid() && lease.deadline === 15_000 + TTL - MARGIN)).toBe(true);
+  });
+
+  it('a lease missing from the answer is lost at once — only that one; the others go on', async () => {
+    const { scheduler, store, keep, lost } = setup();
+    const [a, b, c] = ['loc-a', 'loc-b', 'loc-c'].map((id) => keep(id));
+    store.dropped.add('loc-b'); // another worker took it, or its epoch moved
+    await scheduler.advanceTo(5_000);
+
+    expect(lost).toEqual([
+      { at: 5_000, locationId: 'loc-b', reason: expect.objectContaining({ code: 'not-held' }) },
+    ]);
+    expect(b.isValid()).toBe(false);
+    expect([a.isValid(), c.isValid()]).toEqual([true, true]);
+    expect(a.deadline).toBe(5_000 + TTL - MARGIN);
+
+    await scheduler.advanceTo(30_000);
+    expect(store.calls.at(-1)?.holdings.map((h) => h.locationId)).toEqual(['loc-a', 'loc-c']);
+    expect(lost).toHaveLength(1);
+  });
+
+  it('a row renewed under another epoch does not confirm the lease it was asked for', async () => {
+    const scheduler = new FakeScheduler();
+    const lost: LeaseLostReason[] = [];
+    const store = {
+      acquire: jest.fn(),
+      release: jest.fn(),
+      renewAll: async () => [{ ...leaseOf('loc-1', 8) }],
+    };
+    const keeper = new LeaseKeeper(store, OWNER, { ttlMs: TTL, renewEveryMs: RENEW, scheduler });
+    const kept = keeper.keep(leaseOf('loc-1', 7), 0, (reason) => lost.push(reason));
+    await scheduler.advanceTo(5_000);
+    expect(lost.map((reason) => reason.code)).toEqual(['not-held']);
+    expect(kept.isValid()).toBe(false);
   });
 
   it('keeps the cadence while earlier renewals hang, instead of waiting for them', async () => {
-    const { scheduler, renewer, keeper } = setup();
-    keeper.start();
-    renewer.answer = 'hang';
+    const { scheduler, store, keep } = setup();
+    keep('loc-1');
+    store.answer = 'hang';
     await scheduler.advanceTo(10_000);
-    expect(renewer.sentAt).toEqual([5_000, 10_000]);
+    expect(store.sentAt).toEqual([5_000, 10_000]);
   });
 
-  it('calls onLost before the lease can expire on the server when renewals hang', async () => {
-    const { scheduler, renewer, keeper, lost } = setup();
-    keeper.start();
+  it('calls onLost before the lease can expire on the server when renewals hang, each at its own deadline', async () => {
+    const { scheduler, store, keep, lost } = setup();
+    const early = keep('loc-early');
     await scheduler.advanceTo(5_000); // confirmed renewal sent at 5 s: the server holds the lease to >= 20 s
-    renewer.answer = 'hang';
+    store.answer = 'hang';
+    await scheduler.advanceTo(6_000);
+    keep('loc-late'); // granted at 6 s, never renewed: the server holds it to >= 21 s
 
     await scheduler.advanceTo(5_000 + TTL - MARGIN - 1);
     expect(lost).toEqual([]);
-    expect(keeper.isValid()).toBe(true);
+    expect(early.isValid()).toBe(true);
 
-    await scheduler.advanceTo(5_000 + TTL - MARGIN);
-    expect(lost).toHaveLength(1);
-    expect(lost[0].at).toBe(17_000);
-    expect(lost[0].at).toBeLessThan(5_000 + TTL); // the earliest the server could let the lease go
-    expect(lost[0].reason.code).toBe('unconfirmed');
-    expect(keeper.isValid()).toBe(false);
+    await scheduler.advanceTo(6_000 + TTL - MARGIN);
+    expect(lost.map(({ at, locationId, reason }) => [at, locationId, reason.code])).toEqual([
+      [17_000, 'loc-early', 'unconfirmed'],
+      [18_000, 'loc-late', 'unconfirmed'],
+    ]);
+    // Each one earlier than the server could let it go.
+    expect(lost[0].at).toBeLessThan(5_000 + TTL);
+    expect(lost[1].at).toBeLessThan(6_000 + TTL);
+    expect(early.isValid()).toBe(false);
   });
 
   it('counts the first deadline from when the granting request was sent', async () => {
-    const { scheduler, renewer, keeper, lost } = setup({ leaseSentAt: -2_000 });
-    renewer.answer = 'hang';
-    keeper.start();
+    const { scheduler, store, keep, lost } = setup();
+    store.answer = 'hang';
+    keep('loc-1', -2_000);
     await scheduler.advanceTo(20_000);
     expect(lost.map((entry) => entry.at)).toEqual([-2_000 + TTL - MARGIN]);
   });
 
-  it('calls onLost exactly once and then stops renewing, even when hung renewals answer later', async () => {
-    const { scheduler, renewer, keeper, lost } = setup();
-    keeper.start();
-    renewer.answer = 'hang';
-    await scheduler.advanceTo(TTL - MARGIN);
-    expect(lost).toHaveLength(1);
-    const sentBeforeLoss = renewer.calls.length;
-
-    renewer.releaseHung('null');
-    await scheduler.advanceTo(120_000);
-    renewer.answer = 'null';
-    await scheduler.advanceTo(240_000);
-
-    expect(lost).toHaveLength(1);
-    expect(renewer.calls).toHaveLength(sentBeforeLoss);
+  it('does not keep a lease whose safe window passed before it was granted', async () => {
+    const { scheduler, store, keep, lost } = setup();
+    await scheduler.advanceTo(20_000);
+    const kept = keep('loc-1', 20_000 - TTL + MARGIN);
+    expect(kept.isValid()).toBe(false);
+    expect(lost.map((entry) => entry.reason.code)).toEqual(['unconfirmed']);
+    await scheduler.advanceTo(40_000);
+    expect(store.calls).toEqual([]);
     expect(scheduler.pendingTimers).toBe(0);
   });
 
+  it('calls onLost exactly once, and stops renewing when no lease is left, even when hung renewals answer later', async () => {
+    const { scheduler, store, keep, lost } = setup();
+    keep('loc-1');
+    store.answer = 'hang';
+    await scheduler.advanceTo(TTL - MARGIN);
+    expect(lost).toHaveLength(1);
+    const sentBeforeLoss = store.calls.length;
+
+    store.releaseHung('none');
+    await scheduler.advanceTo(120_000);
+    store.answer = 'ok';
+    await scheduler.advanceTo(240_000);
+
+    expect(lost).toHaveLength(1);
+    expect(store.calls).toHaveLength(sentBeforeLoss);
+    expect(scheduler.pendingTimers).toBe(0);
+  });
+
+  it('starts renewing again when a lease is kept after an idle spell', async () => {
+    const { scheduler, store, keep } = setup();
+    keep('loc-1').stop();
+    await scheduler.advanceTo(30_000);
+    expect(store.calls).toEqual([]);
+    keep('loc-2');
+    await scheduler.advanceTo(35_000);
+    expect(store.sentAt).toEqual([35_000]);
+  });
+
   it('treats a renewal confirmed after the deadline as lost, even when the deadline timer runs late', async () => {
-    const { scheduler, renewer, keeper, lost } = setup({}, 2_000);
-    keeper.start();
-    renewer.answer = 'hang';
+    const { scheduler, store, keep, lost } = setup({}, 2_000);
+    const kept = keep('loc-1');
+    store.answer = 'hang';
     await scheduler.advanceTo(7_000); // the 5 s renewal goes out 2 s late and hangs
-    expect(renewer.sentAt).toEqual([7_000]);
-    expect(keeper.isValid()).toBe(true);
+    expect(store.sentAt).toEqual([7_000]);
+    expect(kept.isValid()).toBe(true);
 
     await scheduler.advanceTo(13_000); // past the 12 s deadline; its timer is due only at 14 s
-    expect(keeper.isValid()).toBe(false);
+    expect(kept.isValid()).toBe(false);
     expect(lost).toEqual([]);
-    renewer.releaseHung('ok');
+    store.releaseHung('ok');
     await scheduler.advance(0);
 
-    expect(lost).toEqual([{ at: 13_000, reason: expect.objectContaining({ code: 'unconfirmed' }) }]);
+    expect(lost).toEqual([
+      { at: 13_000, locationId: 'loc-1', reason: expect.objectContaining({ code: 'unconfirmed' }) },
+    ]);
     await scheduler.advanceTo(30_000);
     expect(lost).toHaveLength(1);
   });
 
-  it('calls onLost at once when a renewal says the lease is no longer held', async () => {
-    const { scheduler, renewer, keeper, lost } = setup();
-    keeper.start();
-    await scheduler.advanceTo(5_000);
-    renewer.answer = 'null';
-    await scheduler.advanceTo(10_000);
-
-    expect(lost).toEqual([{ at: 10_000, reason: expect.objectContaining({ code: 'not-held' }) }]);
-    expect(keeper.isValid()).toBe(false);
-    await scheduler.advanceTo(60_000);
-    expect(renewer.sentAt).toEqual([5_000, 10_000]);
-    expect(lost).toHaveLength(1);
-  });
-
   it('retries a failed renewal sooner, and gives up at the deadline with the last error', async () => {
-    const { scheduler, renewer, keeper, lost, renewErrors } = setup();
-    keeper.start();
-    renewer.answer = 'error';
+    const { scheduler, store, keep, lost, renewErrors } = setup();
+    const kept = keep('loc-1');
+    keep('loc-2');
+    store.answer = 'error';
     await scheduler.advanceTo(8_000);
-    expect(renewer.sentAt).toEqual([5_000, 6_000, 7_000, 8_000]);
+    expect(store.sentAt).toEqual([5_000, 6_000, 7_000, 8_000]);
     expect(renewErrors).toHaveLength(4);
+    expect(renewErrors[0].leases).toBe(2);
 
     // One success in between buys a whole new window from when it was sent.
-    renewer.answer = 'ok';
+    store.answer = 'ok';
     await scheduler.advanceTo(9_000);
-    expect(keeper.deadline).toBe(9_000 + TTL - MARGIN);
-    renewer.answer = 'error';
+    expect(kept.deadline).toBe(9_000 + TTL - MARGIN);
+    store.answer = 'error';
     await scheduler.advanceTo(9_000 + TTL - MARGIN - 1);
     expect(lost).toEqual([]);
 
     await scheduler.advanceTo(9_000 + TTL - MARGIN);
-    expect(lost).toHaveLength(1);
+    expect(lost.map((entry) => entry.locationId)).toEqual(['loc-1', 'loc-2']);
     expect(lost[0].reason).toEqual({
       code: 'unconfirmed',
       message: expect.stringContaining('loc-1 epoch 7'),
@@ -260,51 +345,78 @@ describe('LeaseKeeper', () => {
   });
 
   it('counts the safe window from when a renewal was sent, not from when it was answered', async () => {
-    const { scheduler, renewer, keeper } = setup();
-    keeper.start();
-    renewer.answer = 'hang';
+    const { scheduler, store, keep } = setup();
+    const kept = keep('loc-1');
+    store.answer = 'hang';
     await scheduler.advanceTo(5_000); // sent at 5 s
     await scheduler.advanceTo(9_000);
-    renewer.releaseHung('ok'); // answered at 9 s
+    store.releaseHung('ok'); // answered at 9 s
     await scheduler.advance(0);
-    expect(keeper.deadline).toBe(5_000 + TTL - MARGIN);
+    expect(kept.deadline).toBe(5_000 + TTL - MARGIN);
   });
 
   it('moves the deadline only forward when renewals answer out of order', async () => {
-    const { scheduler, renewer, keeper } = setup();
-    keeper.start();
-    renewer.answer = 'hang';
+    const { scheduler, store, keep } = setup();
+    const kept = keep('loc-1');
+    store.answer = 'hang';
     await scheduler.advanceTo(5_000); // sent at 5 s, hangs
-    renewer.answer = 'ok';
+    store.answer = 'ok';
     await scheduler.advanceTo(10_000); // sent at 10 s, confirmed at once
-    expect(keeper.deadline).toBe(10_000 + TTL - MARGIN);
-    renewer.releaseHung('ok'); // the 5 s renewal answers last
+    expect(kept.deadline).toBe(10_000 + TTL - MARGIN);
+    store.releaseHung('ok'); // the 5 s renewal answers last
     await scheduler.advance(1);
-    expect(keeper.deadline).toBe(10_000 + TTL - MARGIN);
+    expect(kept.deadline).toBe(10_000 + TTL - MARGIN);
   });
 
-  it('stop() ends renewals and watching: no more requests, no onLost, no timers', async () => {
-    const { scheduler, renewer, keeper, lost } = setup();
-    keeper.start();
+  it('does not judge a lease by a renewal sent before it was kept', async () => {
+    const { scheduler, store, keep, lost } = setup();
+    keep('loc-1');
+    store.answer = 'hang';
     await scheduler.advanceTo(5_000);
-    renewer.answer = 'hang';
+    const late = keep('loc-2');
+    store.releaseHung('none'); // the answer to a request that did not carry loc-2
+    await scheduler.advance(0);
+    expect(lost.map((entry) => entry.locationId)).toEqual(['loc-1']);
+    expect(late.isValid()).toBe(true);
+  });
+
+  it('stop() of one lease leaves it out of later renewals, without onLost', async () => {
+    const { scheduler, store, keep, lost } = setup();
+    const stopped = keep('loc-1');
+    keep('loc-2');
+    await scheduler.advanceTo(5_000);
+    stopped.stop();
+    expect(stopped.isValid()).toBe(false);
+    await scheduler.advanceTo(10_000);
+    expect(store.calls.map((call) => call.holdings.map((h) => h.locationId))).toEqual([
+      ['loc-1', 'loc-2'],
+      ['loc-2'],
+    ]);
+    expect(lost).toEqual([]);
+  });
+
+  it('keeper.stop() ends renewals and watching: no more requests, no onLost, no timers', async () => {
+    const { scheduler, store, keeper, keep, lost } = setup();
+    const kept = keep('loc-1');
+    await scheduler.advanceTo(5_000);
+    store.answer = 'hang';
     await scheduler.advanceTo(10_000);
     keeper.stop();
-    expect(keeper.isValid()).toBe(false);
+    expect(kept.isValid()).toBe(false);
     expect(scheduler.pendingTimers).toBe(0);
 
-    renewer.releaseHung('null');
+    store.releaseHung('none');
     await scheduler.advanceTo(100_000);
-    expect(renewer.sentAt).toEqual([5_000, 10_000]);
+    expect(store.sentAt).toEqual([5_000, 10_000]);
     expect(lost).toEqual([]);
-    keeper.stop();
+    expect(() => keep('loc-2')).toThrow(/stopped/);
   });
 
-  it('is not valid before start, and refuses to start twice', () => {
+  it('refuses a lease of another owner', () => {
     const { keeper } = setup();
-    expect(keeper.isValid()).toBe(false);
-    keeper.start();
-    expect(() => keeper.start()).toThrow(/already started/);
+    expect(() => keeper.keep({ ...leaseOf('loc-1'), ownerId: 'worker-b' }, 0, () => undefined)).toThrow(
+      /owned by worker-b/,
+    );
   });
 
   it('refuses a cadence that cannot land a renewal inside the safe window', () => {
@@ -315,50 +427,48 @@ describe('LeaseKeeper', () => {
 
   it('uses a safety margin of max(1 s, ttl / 5), at most half the ttl', () => {
     expect(defaultSafetyMarginMs(15_000)).toBe(3_000);
-    expect(defaultSafetyMarginMs(100_000)).toBe(20_000);
+    expect(defaultSafetyMarginMs(12_000)).toBe(2_400);
     expect(defaultSafetyMarginMs(4_000)).toBe(1_000);
     expect(defaultSafetyMarginMs(1_000)).toBe(500);
   });
 
-  describe('LeaseKeeper.acquire', () => {
-    it('starts keeping a granted lease, its first deadline counted from when the acquire was sent', async () => {
+  describe('acquire', () => {
+    it('keeps a granted lease, its first deadline counted from when the acquire was sent', async () => {
       const scheduler = new FakeScheduler();
-      const renewer = new ScriptedRenewer(scheduler);
+      const store = new ScriptedStore(scheduler);
       let grant!: (lease: Lease | null) => void;
-      const repository = {
-        renew: renewer.renew,
-        acquire: jest.fn(() => new Promise<Lease | null>((resolve) => (grant = resolve))),
-      };
-      const pending = LeaseKeeper.acquire(repository, 'loc-1', 'worker-a', {
-        ttlMs: TTL,
-        renewEveryMs: RENEW,
-        scheduler,
-        onLost: () => undefined,
-      });
+      store.acquire.mockImplementation(() => new Promise<Lease | null>((resolve) => (grant = resolve)));
+      const keeper = new LeaseKeeper(store, OWNER, { ttlMs: TTL, renewEveryMs: RENEW, scheduler });
+      const pending = keeper.acquire('loc-1', () => undefined);
       await scheduler.advanceTo(2_000); // the acquire takes 2 s to answer
-      grant(LEASE);
-      const keeper = await pending;
+      grant(leaseOf('loc-1'));
+      const kept = await pending;
 
-      expect(repository.acquire).toHaveBeenCalledWith('loc-1', 'worker-a', TTL);
-      expect(keeper?.deadline).toBe(TTL - MARGIN);
-      expect(keeper?.isValid()).toBe(true);
+      expect(store.acquire).toHaveBeenCalledWith('loc-1', OWNER, TTL);
+      expect(kept?.deadline).toBe(TTL - MARGIN);
+      expect(kept?.isValid()).toBe(true);
+      expect(keeper.size).toBe(1);
       await scheduler.advanceTo(7_000);
-      expect(renewer.sentAt).toEqual([7_000]);
-      keeper?.stop();
+      expect(store.sentAt).toEqual([7_000]);
+    });
+
+    it('gives a lease back when the keeper was stopped while acquiring it', async () => {
+      const { store, keeper } = setup();
+      store.grant = leaseOf('loc-1');
+      const pending = keeper.acquire('loc-1', () => undefined);
+      keeper.stop();
+      expect(await pending).toBeNull();
+      expect(store.release).toHaveBeenCalledWith(expect.objectContaining({ locationId: 'loc-1', epoch: 7 }));
+      expect(keeper.size).toBe(0);
     });
 
     it('returns null without timers when someone else holds the lease', async () => {
-      const scheduler = new FakeScheduler();
-      const repository = { renew: jest.fn(), acquire: jest.fn(async () => null) };
-      const keeper = await LeaseKeeper.acquire(repository, 'loc-1', 'worker-a', {
-        ttlMs: TTL,
-        renewEveryMs: RENEW,
-        scheduler,
-        onLost: () => undefined,
-      });
-      expect(keeper).toBeNull();
+      const { scheduler, store, keeper } = setup();
+      const kept = await keeper.acquire('loc-1', () => undefined);
+      expect(kept).toBeNull();
       expect(scheduler.pendingTimers).toBe(0);
-      expect(repository.renew).not.toHaveBeenCalled();
+      await scheduler.advanceTo(30_000);
+      expect(store.calls).toEqual([]);
     });
   });
 });

@@ -1,17 +1,12 @@
 import type { Lease, LeaseRef } from './lease';
 import { systemLeaseScheduler, type LeaseScheduler, type TimerHandle } from './lease-scheduler';
 
-/** Defaults of LEASE_TTL_MS and LEASE_RENEW_MS in the session-worker config. */
-export const DEFAULT_LEASE_TTL_MS = 15_000;
-export const DEFAULT_LEASE_RENEW_MS = 5_000;
-
 /** The part of `SessionLeaseRepository` a keeper needs; a strict fake in unit tests. */
-export interface LeaseRenewer {
-  renew(lease: LeaseRef, ttlMs: number): Promise<Lease | null>;
-}
-
-export interface LeaseAcquirer {
+export interface LeaseStore {
   acquire(locationId: string, ownerId: string, ttlMs: number): Promise<Lease | null>;
+  /** Renews the given holdings of `ownerId` in one request; returns those still held (now renewed). */
+  renewAll(ownerId: string, holdings: readonly Omit<LeaseRef, 'ownerId'>[], ttlMs: number): Promise<Lease[]>;
+  release(lease: LeaseRef): Promise<boolean>;
 }
 
 /**
@@ -28,23 +23,15 @@ export interface LeaseKeeperOptions {
   ttlMs: number;
   renewEveryMs: number;
   /**
-   * How long before the lease could expire on the server the keeper gives up: time to close the socket.
-   * Default max(1000, ttl / 5), but at most ttl / 2 so short test TTLs still leave room to renew.
+   * How long before a lease could expire on the server the keeper gives it up: time to close the
+   * socket. Default max(1000, ttl / 5), but at most ttl / 2 so short test TTLs still leave room to renew.
    */
   safetyMarginMs?: number;
   /** After a renewal fails with an error, the next try comes this soon. Default min(1000, renewEvery). */
   retryAfterErrorMs?: number;
-  /** Called once, synchronously from a timer or a renewal result; it must close the socket. */
-  onLost: (reason: LeaseLostReason) => void;
-  /** A renewal threw (it will be retried); for logs and metrics. */
-  onRenewError?: (error: unknown) => void;
+  /** A renewal request threw (it will be retried); for logs and metrics. */
+  onRenewError?: (error: unknown, leases: number) => void;
   scheduler?: LeaseScheduler;
-  /**
-   * Monotonic time (`scheduler.now()`) when the request that granted `lease` was sent; the first safety
-   * deadline counts from it. Defaults to the construction time, which is later than the truth by one
-   * round trip: prefer `LeaseKeeper.acquire`, which records it.
-   */
-  leaseSentAt?: number;
 }
 
 export function defaultSafetyMarginMs(ttlMs: number): number {
@@ -52,37 +39,33 @@ export function defaultSafetyMarginMs(ttlMs: number): number {
 }
 
 /**
- * Keeps one lease: renews it on a fixed cadence and decides, on the local monotonic clock, when it can
- * no longer be trusted.
+ * Keeps every lease one worker holds: renews them all with one request per interval, and decides per
+ * lease, on the local monotonic clock, when it can no longer be trusted.
  *
  * The safety argument: a renewal the database confirms was executed after it was sent, so on the
- * server the lease then lasts until at least `sentAt + ttl` in real time. The keeper therefore keeps a
- * deadline `sentAt(last confirmed renewal) + ttl - safetyMargin` and, if nothing newer is confirmed by
- * then, calls `onLost` while the lease is still ours on the server — the margin is the time the caller
- * has to close the socket before another worker may acquire the session.
+ * server each lease it returned then lasts until at least `sentAt + ttl` in real time. Every kept lease
+ * therefore has a deadline `sentAt(last renewal confirming it) + ttl - safetyMargin` (for a new lease:
+ * from when its acquire was sent) and, if nothing newer confirms it by then, its `onLost` runs while
+ * the lease is still ours on the server — the margin is the time the caller has to close the socket
+ * before another worker may acquire the session. A lease missing from a renewal's answer is lost at once.
  *
- * Renewals are sent on a fixed cadence whether or not the previous one has answered, so one hung
+ * Renewals go out on a fixed cadence whether or not the previous one has answered, so one hung
  * connection cannot starve renewals that would succeed on another.
  */
 export class LeaseKeeper {
-  private current: Lease;
-  private readonly ttlMs: number;
-  private readonly renewEveryMs: number;
-  private readonly safetyMarginMs: number;
+  readonly ttlMs: number;
+  readonly renewEveryMs: number;
+  readonly safetyMarginMs: number;
+  readonly scheduler: LeaseScheduler;
   private readonly retryAfterErrorMs: number;
-  private readonly scheduler: LeaseScheduler;
-  private confirmedSentAt: number;
+  private readonly kept = new Set<KeptLease>();
   private renewTimer: TimerHandle | undefined;
   private nextRenewAt = Number.POSITIVE_INFINITY;
-  private deadlineTimer: TimerHandle | undefined;
-  private lastError: string | undefined;
-  private started = false;
-  private lost = false;
   private stopped = false;
 
   constructor(
-    private readonly renewer: LeaseRenewer,
-    lease: Lease,
+    private readonly store: LeaseStore,
+    readonly ownerId: string,
     private readonly options: LeaseKeeperOptions,
   ) {
     const { ttlMs, renewEveryMs } = options;
@@ -91,7 +74,7 @@ export class LeaseKeeper {
     if (!(this.safetyMarginMs >= 0 && this.safetyMarginMs < ttlMs)) {
       throw new RangeError(`safetyMarginMs must be in [0, ttlMs), got ${this.safetyMarginMs}`);
     }
-    // A cadence slower than the safe window would let the deadline pass between two healthy renewals.
+    // A cadence slower than the safe window would let a deadline pass between two healthy renewals.
     if (!(renewEveryMs > 0 && renewEveryMs < ttlMs - this.safetyMarginMs)) {
       throw new RangeError(
         `renewEveryMs must be positive and below ttl - safety margin (${ttlMs - this.safetyMarginMs}), got ${renewEveryMs}`,
@@ -101,25 +84,135 @@ export class LeaseKeeper {
     this.renewEveryMs = renewEveryMs;
     this.retryAfterErrorMs = options.retryAfterErrorMs ?? Math.min(1_000, renewEveryMs);
     this.scheduler = options.scheduler ?? systemLeaseScheduler;
-    this.current = lease;
-    this.confirmedSentAt = options.leaseSentAt ?? this.scheduler.now();
+  }
+
+  /** Leases kept now. */
+  get size(): number {
+    return this.kept.size;
   }
 
   /**
-   * Acquires and starts keeping, recording when the acquire was sent so the first deadline is exact.
-   * Null: someone else holds a live lease.
+   * Acquires and keeps, recording when the acquire was sent so the first deadline is exact.
+   * Null: someone else holds a live lease, or the keeper was stopped meanwhile (the lease is then
+   * given back at once).
    */
-  static async acquire(
-    repository: LeaseAcquirer & LeaseRenewer,
-    locationId: string,
-    ownerId: string,
-    options: Omit<LeaseKeeperOptions, 'leaseSentAt'>,
-  ): Promise<LeaseKeeper | null> {
-    const scheduler = options.scheduler ?? systemLeaseScheduler;
-    const leaseSentAt = scheduler.now();
-    const lease = await repository.acquire(locationId, ownerId, options.ttlMs);
+  async acquire(locationId: string, onLost: (reason: LeaseLostReason) => void): Promise<KeptLease | null> {
+    const sentAt = this.scheduler.now();
+    const lease = await this.store.acquire(locationId, this.ownerId, this.ttlMs);
     if (!lease) return null;
-    return new LeaseKeeper(repository, lease, { ...options, scheduler, leaseSentAt }).start();
+    if (this.stopped) {
+      await this.store.release(lease);
+      return null;
+    }
+    return this.keep(lease, sentAt, onLost);
+  }
+
+  /**
+   * Keeps a lease granted by a request sent at `sentAt` (monotonic, `scheduler.now()`). `onLost` is
+   * called at most once, synchronously from a timer or a renewal's answer; it must close the socket.
+   * A lease whose safe window has already passed is lost at once. Throws once the keeper is stopped.
+   */
+  keep(lease: Lease, sentAt: number, onLost: (reason: LeaseLostReason) => void): KeptLease {
+    if (this.stopped) throw new Error('lease keeper was stopped');
+    if (lease.ownerId !== this.ownerId) {
+      throw new Error(`lease of ${lease.locationId} is owned by ${lease.ownerId}, not ${this.ownerId}`);
+    }
+    const kept = new KeptLease(this, lease, sentAt, onLost, (done) => this.kept.delete(done));
+    if (kept.isValid()) {
+      this.kept.add(kept);
+      if (this.renewTimer === undefined) this.armRenew(this.renewEveryMs);
+    }
+    return kept;
+  }
+
+  /** Stops renewing and watching every lease; no `onLost` after this. For shutdown, after the release. */
+  stop(): void {
+    this.stopped = true;
+    for (const kept of [...this.kept]) kept.stop();
+    this.clearRenew();
+  }
+
+  private armRenew(delayMs: number): void {
+    this.clearRenew();
+    this.nextRenewAt = this.scheduler.now() + delayMs;
+    this.renewTimer = this.scheduler.setTimeout(() => this.renewNow(), delayMs);
+  }
+
+  private clearRenew(): void {
+    if (this.renewTimer !== undefined) this.scheduler.clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+    this.nextRenewAt = Number.POSITIVE_INFINITY;
+  }
+
+  private renewNow(): void {
+    this.renewTimer = undefined;
+    this.nextRenewAt = Number.POSITIVE_INFINITY;
+    if (this.stopped || this.kept.size === 0) return; // re-armed by the next `keep`
+    // Next tick first: the cadence does not wait for this request to answer.
+    this.armRenew(this.renewEveryMs);
+    const batch = [...this.kept];
+    const sentAt = this.scheduler.now();
+    let pending: Promise<Lease[]>;
+    try {
+      pending = this.store.renewAll(
+        this.ownerId,
+        batch.map((kept) => ({ locationId: kept.locationId, epoch: kept.epoch })),
+        this.ttlMs,
+      );
+    } catch (error) {
+      pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    // A throwing onLost surfaces as an unhandled rejection on purpose: that is a bug, and it must be loud.
+    void pending.then(
+      (renewed) => this.renewed(batch, renewed, sentAt),
+      (error: unknown) => this.renewFailed(batch, error),
+    );
+  }
+
+  private renewed(batch: readonly KeptLease[], renewed: readonly Lease[], sentAt: number): void {
+    const byLocation = new Map(renewed.map((lease) => [lease.locationId, lease]));
+    for (const kept of batch) {
+      const lease = byLocation.get(kept.locationId);
+      if (lease && lease.epoch === kept.epoch && lease.ownerId === this.ownerId) kept.confirm(lease, sentAt);
+      else kept.notHeld();
+    }
+  }
+
+  private renewFailed(batch: readonly KeptLease[], error: unknown): void {
+    if (this.stopped) return;
+    const message = error instanceof Error ? error.message : String(error);
+    for (const kept of batch) kept.renewalFailed(message);
+    try {
+      this.options.onRenewError?.(error, batch.length);
+    } catch {
+      // A failing log hook must not stop the renewals.
+    }
+    // Try again sooner than the normal cadence: every confirmed renewal buys another full window.
+    if (this.kept.size > 0 && this.nextRenewAt - this.scheduler.now() > this.retryAfterErrorMs)
+      this.armRenew(this.retryAfterErrorMs);
+  }
+}
+
+/** One lease kept by a `LeaseKeeper`: what the session holding it asks before using its socket. */
+export class KeptLease {
+  private current: Lease;
+  private confirmedSentAt: number;
+  private deadlineTimer: TimerHandle | undefined;
+  private lastError: string | undefined;
+  private lost = false;
+  private stopped = false;
+
+  /** @internal created by `LeaseKeeper.keep` */
+  constructor(
+    private readonly keeper: LeaseKeeper,
+    lease: Lease,
+    sentAt: number,
+    private readonly onLost: (reason: LeaseLostReason) => void,
+    private readonly forget: (kept: KeptLease) => void,
+  ) {
+    this.current = lease;
+    this.confirmedSentAt = sentAt;
+    this.armDeadline();
   }
 
   /** The lease as last confirmed by the database. */
@@ -137,70 +230,27 @@ export class LeaseKeeper {
 
   /** Monotonic time after which the lease is no longer trusted (unless a renewal is confirmed first). */
   get deadline(): number {
-    return this.confirmedSentAt + this.ttlMs - this.safetyMarginMs;
+    return this.confirmedSentAt + this.keeper.ttlMs - this.keeper.safetyMarginMs;
   }
 
   /** Whether the socket may be used: not lost, not stopped, and the local deadline not passed. */
   isValid(): boolean {
-    return this.started && !this.lost && !this.stopped && this.scheduler.now() < this.deadline;
+    return !this.lost && !this.stopped && this.keeper.scheduler.now() < this.deadline;
   }
 
-  start(): this {
-    if (this.started) throw new Error('lease keeper already started');
-    if (this.stopped) throw new Error('lease keeper was stopped');
-    this.started = true;
-    this.armDeadline();
-    if (!this.lost) this.armRenew(this.renewEveryMs);
-    return this;
-  }
-
-  /** Stops renewing and watching; `onLost` will not be called after this. Idempotent. */
+  /** Stops renewing and watching this lease; `onLost` will not be called after this. Idempotent. */
   stop(): void {
+    if (this.done) return;
     this.stopped = true;
-    this.clearTimers();
+    this.end();
   }
 
-  private get done(): boolean {
-    return this.lost || this.stopped;
-  }
-
-  private armRenew(delayMs: number): void {
-    if (this.renewTimer !== undefined) this.scheduler.clearTimeout(this.renewTimer);
-    this.nextRenewAt = this.scheduler.now() + delayMs;
-    this.renewTimer = this.scheduler.setTimeout(() => this.renewNow(), delayMs);
-  }
-
-  private renewNow(): void {
-    this.renewTimer = undefined;
+  /** @internal a renewal sent at `sentAt` returned this holding. */
+  confirm(lease: Lease, sentAt: number): void {
     if (this.done) return;
-    // Next tick first: the cadence does not wait for this request to answer.
-    this.armRenew(this.renewEveryMs);
-    const sentAt = this.scheduler.now();
-    let pending: Promise<Lease | null>;
-    try {
-      pending = this.renewer.renew(this.current, this.ttlMs);
-    } catch (error) {
-      pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    // A throwing onLost surfaces as an unhandled rejection on purpose: that is a bug, and it must be loud.
-    void pending.then(
-      (lease) => this.renewed(lease, sentAt),
-      (error: unknown) => this.renewFailed(error),
-    );
-  }
-
-  private renewed(lease: Lease | null, sentAt: number): void {
-    if (this.done) return;
-    if (lease === null) {
-      this.lose({
-        code: 'not-held',
-        message: `lease of ${this.current.locationId} epoch ${this.current.epoch} is no longer held`,
-      });
-      return;
-    }
     // A confirmation after the deadline does not count: the caller may already have been told nothing.
     // (The deadline timer normally gets there first; this covers a timer that fired late.)
-    if (this.scheduler.now() >= this.deadline) {
+    if (this.keeper.scheduler.now() >= this.deadline) {
       this.loseUnconfirmed();
       return;
     }
@@ -213,28 +263,31 @@ export class LeaseKeeper {
     }
   }
 
-  private renewFailed(error: unknown): void {
-    if (this.done) return;
-    this.lastError = error instanceof Error ? error.message : String(error);
-    try {
-      this.options.onRenewError?.(error);
-    } catch {
-      // A failing log hook must not stop the renewals.
-    }
-    // Try again sooner than the normal cadence: every confirmed renewal buys another full window.
-    if (this.nextRenewAt - this.scheduler.now() > this.retryAfterErrorMs)
-      this.armRenew(this.retryAfterErrorMs);
+  /** @internal a renewal answered without this holding: another owner or epoch, or expired. */
+  notHeld(): void {
+    this.lose({
+      code: 'not-held',
+      message: `lease of ${this.current.locationId} epoch ${this.current.epoch} is no longer held`,
+    });
+  }
+
+  /** @internal a renewal that included this lease failed; the deadline still stands. */
+  renewalFailed(message: string): void {
+    if (!this.done) this.lastError = message;
+  }
+
+  private get done(): boolean {
+    return this.lost || this.stopped;
   }
 
   private armDeadline(): void {
-    if (this.deadlineTimer !== undefined) this.scheduler.clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
-    const remaining = this.deadline - this.scheduler.now();
+    this.clearDeadline();
+    const remaining = this.deadline - this.keeper.scheduler.now();
     if (remaining <= 0) {
       this.loseUnconfirmed();
       return;
     }
-    this.deadlineTimer = this.scheduler.setTimeout(() => {
+    this.deadlineTimer = this.keeper.scheduler.setTimeout(() => {
       this.deadlineTimer = undefined;
       if (this.done) return;
       // Timers may fire a little early; re-arm for the rest rather than give up too soon.
@@ -242,11 +295,16 @@ export class LeaseKeeper {
     }, remaining);
   }
 
+  private clearDeadline(): void {
+    if (this.deadlineTimer !== undefined) this.keeper.scheduler.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
   private loseUnconfirmed(): void {
-    const since = Math.round(this.scheduler.now() - this.confirmedSentAt);
+    const since = Math.round(this.keeper.scheduler.now() - this.confirmedSentAt);
     this.lose({
       code: 'unconfirmed',
-      message: `no renewal of ${this.current.locationId} epoch ${this.current.epoch} confirmed for ${since} ms (ttl ${this.ttlMs} ms)`,
+      message: `no renewal of ${this.current.locationId} epoch ${this.current.epoch} confirmed for ${since} ms (ttl ${this.keeper.ttlMs} ms)`,
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     });
   }
@@ -254,15 +312,12 @@ export class LeaseKeeper {
   private lose(reason: LeaseLostReason): void {
     if (this.done) return;
     this.lost = true;
-    this.clearTimers();
-    this.options.onLost(reason);
+    this.end();
+    this.onLost(reason);
   }
 
-  private clearTimers(): void {
-    if (this.renewTimer !== undefined) this.scheduler.clearTimeout(this.renewTimer);
-    if (this.deadlineTimer !== undefined) this.scheduler.clearTimeout(this.deadlineTimer);
-    this.renewTimer = undefined;
-    this.deadlineTimer = undefined;
-    this.nextRenewAt = Number.POSITIVE_INFINITY;
+  private end(): void {
+    this.clearDeadline();
+    this.forget(this);
   }
 }

@@ -52,17 +52,38 @@ describe('SessionLeaseRepository (real Postgres)', () => {
   it('sets expiry from the database clock: expires_at = now() + ttl at acquire and at renew', async () => {
     const lease = await leases.acquire('loc-clock', 'worker-a', 7_500);
     expect(Number((await row('loc-clock')).ttl_ms)).toBeCloseTo(7_500, 3);
-    const renewed = await leases.renew(lease!, 9_000);
+    const [renewed] = await leases.renewAll('worker-a', [lease!], 9_000);
     expect(Number((await row('loc-clock')).renewed_ms)).toBeCloseTo(9_000, 3);
-    expect(renewed!.expiresAt.getTime()).toBeGreaterThan(lease!.expiresAt.getTime());
+    expect(renewed.expiresAt.getTime()).toBeGreaterThan(lease!.expiresAt.getTime());
   });
 
-  it('renews only the same owner and epoch', async () => {
-    const lease = (await leases.acquire('loc-renew', 'worker-a', TTL))!;
-    expect(await leases.renew(lease, TTL)).toMatchObject({ ownerId: 'worker-a', epoch: 1 });
-    expect(await leases.renew({ ...lease, epoch: 2 }, TTL)).toBeNull();
-    expect(await leases.renew({ ...lease, ownerId: 'worker-b' }, TTL)).toBeNull();
-    expect(await leases.renew({ ...lease, locationId: 'loc-other' }, TTL)).toBeNull();
+  it('renews, in one statement, exactly the holdings still owned with the same epoch', async () => {
+    const a = (await leases.acquire('loc-renew-a', 'worker-a', TTL))!;
+    const b = (await leases.acquire('loc-renew-b', 'worker-a', TTL))!;
+    const taken = (await leases.acquire('loc-renew-c', 'worker-a', TTL))!;
+    await leases.release(taken);
+    await leases.acquire('loc-renew-c', 'worker-b', TTL);
+    const elsewhere = (await leases.acquire('loc-renew-d', 'worker-b', TTL))!;
+
+    const renewed = await leases.renewAll(
+      'worker-a',
+      [
+        b,
+        a,
+        taken,
+        { locationId: 'loc-renew-d', epoch: elsewhere.epoch },
+        { locationId: 'loc-none', epoch: 1 },
+      ],
+      TTL,
+    );
+    expect(renewed.map((lease) => [lease.locationId, lease.ownerId, lease.epoch]).sort()).toEqual([
+      ['loc-renew-a', 'worker-a', 1],
+      ['loc-renew-b', 'worker-a', 1],
+    ]);
+    expect(await leases.renewAll('worker-a', [{ ...a, epoch: 2 }], TTL)).toEqual([]);
+    expect(await leases.renewAll('worker-b', [a], TTL)).toEqual([]);
+    expect(await leases.renewAll('worker-a', [], TTL)).toEqual([]);
+    expect(await leases.holder('loc-renew-c')).toMatchObject({ ownerId: 'worker-b', epoch: 2 });
   });
 
   it('release hands over at once, keeps the epoch, and the next acquisition gets epoch + 1', async () => {
@@ -71,13 +92,13 @@ describe('SessionLeaseRepository (real Postgres)', () => {
     expect(await leases.release(a)).toBe(true);
     expect(await leases.holder('loc-release')).toMatchObject({ ownerId: 'worker-a', epoch: 1, live: false });
     expect(await leases.isHeld(a)).toBe(false);
-    expect(await leases.renew(a, TTL)).toBeNull();
+    expect(await leases.renewAll('worker-a', [a], TTL)).toEqual([]);
 
     const b = (await leases.acquire('loc-release', 'worker-b', TTL))!;
     expect(b).toMatchObject({ ownerId: 'worker-b', epoch: 2 });
     // The old holding cannot touch the new one.
     expect(await leases.release(a)).toBe(false);
-    expect(await leases.renew(a, TTL)).toBeNull();
+    expect(await leases.renewAll('worker-a', [a], TTL)).toEqual([]);
     expect(await leases.isHeld(b)).toBe(true);
 
     // Every acquisition moves the epoch, also the same owner taking it back.
@@ -101,7 +122,7 @@ describe('SessionLeaseRepository (real Postgres)', () => {
       { timeoutMs: 5_000, intervalMs: 25 },
     );
     expect(b).toMatchObject({ ownerId: 'worker-b', epoch: a.epoch + 1 });
-    expect(await leases.renew(a, TTL)).toBeNull();
+    expect(await leases.renewAll('worker-a', [a], TTL)).toEqual([]);
     expect(await leases.isHeld(a)).toBe(false);
   });
 
@@ -110,7 +131,7 @@ describe('SessionLeaseRepository (real Postgres)', () => {
     await eventually(async () => expect((await leases.holder('loc-lapsed'))?.live).toBe(false), {
       intervalMs: 20,
     });
-    expect(await leases.renew(a, TTL)).toBeNull();
+    expect(await leases.renewAll('worker-a', [a], TTL)).toEqual([]);
     expect(await leases.acquire('loc-lapsed', 'worker-a', TTL)).toMatchObject({ epoch: 2 });
   });
 
@@ -195,6 +216,26 @@ describe('SessionLeaseRepository (real Postgres)', () => {
       'cl-running-expired-other',
       'cl-running-expired-mine',
     ]);
+  });
+
+  it('says how long until the next lease of another worker on a running session expires', async () => {
+    const ids = ['nx-running-other-short', 'nx-running-other-long', 'nx-running-mine', 'nx-stopped-other'];
+    for (const locationId of ids) {
+      await dataSource.query(`INSERT INTO sessions (location_id, desired_state) VALUES ($1, $2)`, [
+        locationId,
+        locationId.includes('stopped') ? 'stopped' : 'running',
+      ]);
+    }
+    await leases.acquire('nx-running-other-long', 'nx-worker-other', 60_000);
+    await leases.acquire('nx-running-other-short', 'nx-worker-other', 4_000);
+    // Shorter, but not what the caller could claim: its own lease, and a session that should not run.
+    await leases.acquire('nx-running-mine', 'nx-worker-me', 1_000);
+    await leases.acquire('nx-stopped-other', 'nx-worker-other', 1_000);
+
+    // (Other tests' leases in this database run 15 s or more.)
+    const ms = await leases.msUntilNextExpiry('nx-worker-me');
+    expect(ms).toBeGreaterThan(3_000);
+    expect(ms).toBeLessThanOrEqual(4_000);
   });
 
   it('rejects a ttl that is not a positive whole number of milliseconds', async () => {

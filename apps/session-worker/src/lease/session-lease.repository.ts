@@ -36,7 +36,14 @@ function assertTtl(ttlMs: number): void {
  */
 @Injectable()
 export class SessionLeaseRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  /**
+   * @param renewals the pool `renewAll` runs on; by default the same as everything else. The worker
+   *   gives it a small pool of its own (see `SessionWorkerModule`).
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly renewals: DataSource = dataSource,
+  ) {}
 
   /**
    * Takes the lease if nobody holds a live one. The epoch becomes the previous epoch + 1 (1 for a new
@@ -68,19 +75,35 @@ export class SessionLeaseRepository {
   }
 
   /**
-   * Extends the lease to `now() + ttl` if it is still this holding (same owner and epoch) and has not
-   * expired by the database clock. Null: the lease is lost and must not be used any more.
+   * Renews every given holding of `ownerId` in one statement: each row still owned by `ownerId` with
+   * the same epoch and not expired by the database clock gets `expires_at = now() + ttl`. Returns the
+   * renewed leases; a holding missing from the result is lost and must not be used any more.
+   *
+   * One statement per worker and renewal interval, whatever the number of sessions, and on its own
+   * connection pool: renewals must not queue behind the credential writes of a burst of pairings.
+   * Rows are named in location order, so two overlapping renewals lock them in the same order.
    */
-  async renew(lease: LeaseRef, ttlMs: number): Promise<Lease | null> {
+  async renewAll(
+    ownerId: string,
+    holdings: readonly Omit<LeaseRef, 'ownerId'>[],
+    ttlMs: number,
+  ): Promise<Lease[]> {
     assertTtl(ttlMs);
-    const { records } = await this.run<LeaseRow>(
-      `UPDATE session_leases
-          SET expires_at = now() + $4::integer * interval '1 millisecond', renewed_at = now()
-        WHERE location_id = $1 AND owner_id = $2 AND epoch = $3 AND expires_at > now()
-       RETURNING ${LEASE_COLUMNS}`,
-      [lease.locationId, lease.ownerId, lease.epoch, ttlMs],
+    if (holdings.length === 0) return [];
+    const sorted = [...holdings].sort((a, b) =>
+      a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0,
     );
-    return records[0] ? toLease(records[0]) : null;
+    const { records } = await this.run<LeaseRow>(
+      `UPDATE session_leases AS l
+          SET expires_at = now() + $4::integer * interval '1 millisecond', renewed_at = now()
+         FROM unnest($2::text[], $3::bigint[]) AS h(location_id, epoch)
+        WHERE l.location_id = h.location_id AND l.epoch = h.epoch
+          AND l.owner_id = $1 AND l.expires_at > now()
+       RETURNING l.location_id, l.owner_id, l.epoch, l.expires_at`,
+      [ownerId, sorted.map((h) => h.locationId), sorted.map((h) => String(h.epoch)), ttlMs],
+      this.renewals,
+    );
+    return records.map(toLease);
   }
 
   /**
@@ -180,9 +203,30 @@ export class SessionLeaseRepository {
     return records[0]?.n ?? 0;
   }
 
+  /**
+   * Milliseconds (by the database clock) until the first live lease of a running session held by
+   * another worker expires; null when there is none. A live owner renews long before this gets short,
+   * so a short answer means a lease is about to lapse — its owner died or stalled — and the placement
+   * loop wakes up right then to claim it, instead of at its next round.
+   */
+  async msUntilNextExpiry(ownerId: string): Promise<number | null> {
+    const { records } = await this.run<{ ms: number | null }>(
+      `SELECT ceil(extract(epoch FROM min(l.expires_at) - now()) * 1000)::integer AS ms
+         FROM session_leases l
+         JOIN sessions s ON s.location_id = l.location_id
+        WHERE s.desired_state = 'running' AND l.expires_at > now() AND l.owner_id <> $1`,
+      [ownerId],
+    );
+    return records[0]?.ms ?? null;
+  }
+
   /** A structured result, so UPDATE, INSERT and SELECT all report rows and affected counts alike. */
-  private async run<T>(sql: string, parameters: unknown[]): Promise<QueryResult<T>> {
-    const runner = this.dataSource.createQueryRunner();
+  private async run<T>(
+    sql: string,
+    parameters: unknown[],
+    dataSource = this.dataSource,
+  ): Promise<QueryResult<T>> {
+    const runner = dataSource.createQueryRunner();
     try {
       return (await runner.query(sql, parameters, true)) as QueryResult<T>;
     } finally {

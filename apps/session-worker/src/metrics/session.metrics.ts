@@ -52,4 +52,12 @@ export const sessionMetrics = {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
   }),
   connectQueue: new Gauge({ name: 'wa_connect_queue_length', help: 'Connects waiting for the ramp.' }),
+  connectsInFlight: new Gauge({
+    name: 'wa_connects_in_flight',
+    help: 'Connects in progress (opening, logging in or pairing), bounded by MAX_CONNECTS_IN_FLIGHT.',
+  }),
+  leaseRenewalErrors: new Counter({
+    name: 'wa_lease_renewal_errors_total',
+    help: 'Lease renewal requests that failed (retried; every lease is renewed by one request).',
+  }),
 };

@@ -11,16 +11,25 @@ import { WorkerRegistry } from '../workers/worker-registry.repository';
 const CLAIM_BATCH = 200;
 // A worker whose heartbeat is older than this many placement intervals counts as gone...
 const STALE_AFTER_INTERVALS = 3;
+// A round woken by a lease's expiry runs this long after it, so the database sees the lease expired.
+const EXPIRY_GRACE_MS = 50;
+// ...and never sooner than this after the previous round, so a lease that does not lapse after all
+// (its owner renewed it at the last moment) cannot turn the loop into a busy one.
+const MIN_ROUND_GAP_MS = 100;
 
 /**
  * The placement loop: heartbeat, then claim unowned sessions and shed surplus ones so every worker
  * ends within one session of the fair share, each session preferring a stable owner (rendezvous
- * hashing). A dead worker's sessions become claimable when its leases expire (the lease TTL).
+ * hashing). A dead worker's sessions become claimable when its leases expire (the lease TTL); rounds
+ * run every PLACEMENT_INTERVAL_MS, and also right when the next lease of another worker is due to
+ * expire, so a crashed worker's sessions are claimed at its lease expiry, not up to an interval later.
  */
 @Injectable()
 export class PlacementService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** Local time at which the next lease of another worker expires, as the last round learned it. */
+  private nextExpiryAt?: number;
   private stopped = false;
   private readonly log: Logger;
 
@@ -50,8 +59,16 @@ export class PlacementService implements OnApplicationBootstrap, BeforeApplicati
     this.timer = setTimeout(() => {
       this.running = this.round()
         .catch((error: unknown) => this.log.warn({ err: error }, 'placement round failed'))
-        .finally(() => this.schedule(this.config.PLACEMENT_INTERVAL_MS));
+        .finally(() => this.schedule(this.nextRoundDelay()));
     }, delayMs);
+  }
+
+  /** The placement interval, or less when a lease of another worker is due to expire before then. */
+  private nextRoundDelay(): number {
+    const interval = this.config.PLACEMENT_INTERVAL_MS;
+    if (this.nextExpiryAt === undefined) return interval;
+    const untilExpiry = this.nextExpiryAt + EXPIRY_GRACE_MS - Date.now();
+    return Math.min(interval, Math.max(MIN_ROUND_GAP_MS, untilExpiry));
   }
 
   /**
@@ -68,6 +85,7 @@ export class PlacementService implements OnApplicationBootstrap, BeforeApplicati
 
   /** One round; public so tests and the start command can run it without waiting for the timer. */
   async round(): Promise<void> {
+    this.nextExpiryAt = undefined;
     if (this.stopped || this.manager.isDraining) return;
     const me = this.manager.workerId;
     await this.workers.heartbeat(me, {
@@ -75,11 +93,13 @@ export class PlacementService implements OnApplicationBootstrap, BeforeApplicati
       ownedCount: this.manager.ownedCount,
       draining: false,
     });
-    const [live, claimable, claimableTotal] = await Promise.all([
+    const [live, claimable, claimableTotal, untilExpiry] = await Promise.all([
       this.workers.liveWorkers(this.staleAfterMs()),
       this.leases.claimable(CLAIM_BATCH, me),
       this.leases.countClaimable(),
+      this.leases.msUntilNextExpiry(me),
     ]);
+    if (untilExpiry !== null) this.nextExpiryAt = Date.now() + untilExpiry;
     const plan = planPlacement({
       me,
       liveWorkers: live,

@@ -3,7 +3,7 @@ import type { SessionWorkerConfig } from '@app/config';
 import { CommandBus, CommandSubscription, EventBus } from '@app/messaging';
 import type { Logger } from 'pino';
 import { AuthStateRepository } from '../auth/auth-state.repository';
-import { LeaseKeeper, type LeaseLostReason } from '../lease/lease-keeper';
+import { LeaseKeeper, type KeptLease, type LeaseLostReason } from '../lease/lease-keeper';
 import { SessionLeaseRepository } from '../lease/session-lease.repository';
 import { sessionMetrics, setSessionStateSource } from '../metrics/session.metrics';
 import { WORKER_CONFIG, WORKER_LOGGER } from '../session-worker.tokens';
@@ -15,7 +15,7 @@ import { SessionRunner } from './session-runner';
 
 interface OwnedSession {
   runner: SessionRunner;
-  keeper: LeaseKeeper;
+  lease: KeptLease;
   subscriptions: CommandSubscription[];
 }
 
@@ -29,6 +29,8 @@ export class SessionManager implements BeforeApplicationShutdown {
   private readonly owned = new Map<string, OwnedSession>();
   private readonly claiming = new Set<string>();
   private readonly ramp: ConnectRamp;
+  /** Renews every lease of this worker with one statement per LEASE_RENEW_MS. */
+  private readonly leaseKeeper: LeaseKeeper;
   private draining = false;
   private readonly log: Logger;
 
@@ -43,7 +45,18 @@ export class SessionManager implements BeforeApplicationShutdown {
     private readonly commands: CommandBus,
   ) {
     this.log = logger.child({ component: 'session-manager' });
-    this.ramp = new ConnectRamp(config.CONNECT_RAMP_PER_SEC);
+    this.ramp = new ConnectRamp({
+      perSecond: config.CONNECT_RAMP_PER_SEC,
+      maxInFlight: config.MAX_CONNECTS_IN_FLIGHT,
+    });
+    this.leaseKeeper = new LeaseKeeper(leases, config.INSTANCE_ID, {
+      ttlMs: config.LEASE_TTL_MS,
+      renewEveryMs: config.LEASE_RENEW_MS,
+      onRenewError: (error, count) => {
+        sessionMetrics.leaseRenewalErrors.inc();
+        this.log.warn({ err: error, leases: count }, 'lease renewal failed; retrying');
+      },
+    });
     setSessionStateSource(() => [...this.owned.values()].map((s) => s.runner.currentState));
   }
 
@@ -72,58 +85,57 @@ export class SessionManager implements BeforeApplicationShutdown {
   }
 
   /**
-   * Takes the session's lease and starts it (through the connect ramp). False when another worker
-   * holds a live lease, or this worker is full or shutting down.
+   * Takes the session's lease and starts it (its connect waits for a turn of the connect ramp). False
+   * when another worker holds a live lease, or this worker is full or shutting down.
    */
   async claim(locationId: string): Promise<boolean> {
     if (this.capacityLeft === 0 || this.owned.has(locationId) || this.claiming.has(locationId)) return false;
     this.claiming.add(locationId);
     try {
-      const keeper = await LeaseKeeper.acquire(this.leases, locationId, this.workerId, {
-        ttlMs: this.config.LEASE_TTL_MS,
-        renewEveryMs: this.config.LEASE_RENEW_MS,
-        onLost: (reason) => this.onLeaseLost(locationId, reason),
-        onRenewError: (error) => this.log.warn({ locationId, err: error }, 'lease renewal failed; retrying'),
-      });
-      if (!keeper) return false;
+      const kept = await this.leaseKeeper.acquire(locationId, (reason) =>
+        this.onLeaseLost(locationId, reason),
+      );
+      if (!kept) return false;
       // An acquire slower than the safe window leaves a lease we cannot trust: give it back.
-      if (!keeper.isValid() || this.draining) {
-        keeper.stop();
-        await this.leases.release(keeper.lease);
+      if (!kept.isValid() || this.draining) {
+        kept.stop();
+        await this.leases.release(kept.lease);
         return false;
       }
-      this.adopt(locationId, keeper);
+      this.adopt(locationId, kept);
       return true;
     } finally {
       this.claiming.delete(locationId);
     }
   }
 
-  private adopt(locationId: string, keeper: LeaseKeeper): void {
-    const lease = keeper.lease;
+  private adopt(locationId: string, kept: KeptLease): void {
+    const lease = kept.lease;
     const log = this.log.child({ locationId, epoch: lease.epoch });
     const runner = new SessionRunner({
       locationId,
       workerId: this.workerId,
       lease: {
         epoch: lease.epoch,
-        isHeld: () => (keeper.isValid() ? this.leases.isHeld(keeper.lease) : Promise.resolve(false)),
+        isValid: () => kept.isValid(),
+        isHeld: () => (kept.isValid() ? this.leases.isHeld(kept.lease) : Promise.resolve(false)),
         release: async () => {
-          keeper.stop();
-          await this.leases.release(keeper.lease);
+          kept.stop();
+          await this.leases.release(kept.lease);
         },
       },
+      connectTurns: this.ramp,
       whatsapp: this.whatsapp,
       auth: {
         readCreds: () => this.authState.readCreds(locationId),
         readKeys: (category, ids) => this.authState.readKeys(locationId, category, ids),
-        write: (changes) => this.authState.write(keeper.lease, changes),
-        clear: async () => void (await this.authState.clear(keeper.lease)),
+        write: (changes) => this.authState.write(kept.lease, changes),
+        clear: async () => void (await this.authState.clear(kept.lease)),
       },
       publish: async (type, payload, options) => {
         await this.events.publish(type, locationId, payload, options?.id ? { id: options.id } : undefined);
       },
-      project: (patch) => this.projection.write(keeper.lease, patch),
+      project: (patch) => this.projection.write(kept.lease, patch),
       policy: { ...DEFAULT_DISCONNECT_POLICY, random: Math.random },
       qrMaxRefs: this.config.QR_MAX_REFS,
       qrTimeoutMs: this.config.QR_TIMEOUT_MS,
@@ -132,15 +144,13 @@ export class SessionManager implements BeforeApplicationShutdown {
     });
     const session: OwnedSession = {
       runner,
-      keeper,
+      lease: kept,
       subscriptions: this.subscribeCommands(locationId, runner),
     };
     this.owned.set(locationId, session);
     sessionMetrics.owned.set(this.owned.size);
     log.info('session claimed');
-    this.ramp.schedule(() => {
-      if (!runner.isStopped) void runner.start();
-    });
+    void runner.start();
   }
 
   private subscribeCommands(locationId: string, runner: SessionRunner): CommandSubscription[] {
@@ -176,7 +186,7 @@ export class SessionManager implements BeforeApplicationShutdown {
     const session = this.owned.get(locationId);
     if (!session) return;
     this.owned.delete(locationId);
-    session.keeper.stop();
+    session.lease.stop();
     for (const subscription of session.subscriptions) void subscription.unsubscribe();
     sessionMetrics.owned.set(this.owned.size);
     this.log.info({ locationId, reason }, 'session released by this worker');
@@ -222,6 +232,7 @@ export class SessionManager implements BeforeApplicationShutdown {
       this.log.warn({ err: error }, 'could not release the remaining leases; they will expire');
       return [];
     });
+    this.leaseKeeper.stop();
     this.log.info(
       { sessions: sessions.length, ms: Date.now() - started, releasedDirectly: released.length },
       'hand-off done',

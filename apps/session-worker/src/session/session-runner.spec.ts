@@ -38,9 +38,62 @@ class FakeWhatsApp {
   }
 }
 
+/**
+ * The connect ramp as the runner sees it. Turns come at once unless `holdTurns` is set; then the test
+ * grants them with `grant()`. Counts turns given and turns given back.
+ */
+class FakeTurns {
+  granted = 0;
+  returned = 0;
+  cancelled = 0;
+  holdTurns = false;
+  private readonly waiting: ((done: () => void) => void)[] = [];
+
+  schedule = (start: (done: () => void) => void): (() => void) => {
+    if (!this.holdTurns) {
+      this.give(start);
+      return () => undefined;
+    }
+    this.waiting.push(start);
+    return () => {
+      const index = this.waiting.indexOf(start);
+      if (index >= 0) {
+        this.waiting.splice(index, 1);
+        this.cancelled += 1;
+      }
+    };
+  };
+
+  get inFlight(): number {
+    return this.granted - this.returned;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  grant(): void {
+    const start = this.waiting.shift();
+    if (!start) throw new Error('nobody is waiting for a turn');
+    this.give(start);
+  }
+
+  private give(start: (done: () => void) => void): void {
+    this.granted += 1;
+    let returned = false;
+    start(() => {
+      if (returned) throw new Error('a turn was given back twice');
+      returned = true;
+      this.returned += 1;
+    });
+  }
+}
+
 function setup(
   options: {
     leaseHeld?: () => boolean;
+    /** Whether the lease keeper still trusts the lease (default: yes). */
+    leaseValid?: () => boolean;
     creds?: object | null;
     projectAccepts?: boolean;
     /** Makes a projection write throw (a database error), when it returns true for the patch. */
@@ -50,9 +103,11 @@ function setup(
   const whatsapp = new FakeWhatsApp();
   const published: { type: EventType; payload: Record<string, unknown>; id?: string }[] = [];
   const projections: SessionProjectionPatch[] = [];
+  const turns = new FakeTurns();
   const lease = {
     epoch: 7,
     released: 0,
+    isValid: () => options.leaseValid?.() ?? true,
     isHeld: async () => options.leaseHeld?.() ?? true,
     release: async () => void lease.released++,
   };
@@ -68,6 +123,7 @@ function setup(
     locationId: 'loc1',
     workerId: 'w1',
     lease,
+    connectTurns: turns,
     whatsapp,
     auth,
     publish: async (type, payload, opts) => {
@@ -87,7 +143,18 @@ function setup(
   });
   const types = () => published.map((p) => p.type);
   const of = (type: EventType) => published.filter((p) => p.type === type).map((p) => p.payload);
-  return { runner, whatsapp, published, projections, lease, auth, types, of, stopped: () => stoppedReason };
+  return {
+    runner,
+    whatsapp,
+    turns,
+    published,
+    projections,
+    lease,
+    auth,
+    types,
+    of,
+    stopped: () => stoppedReason,
+  };
 }
 
 describe('SessionRunner', () => {
@@ -169,7 +236,11 @@ describe('SessionRunner', () => {
     await t.runner.start();
     t.whatsapp.emit({ type: 'close', code: 515, message: 'restart required' });
     await eventually(() => expect(t.whatsapp.connects).toHaveLength(2));
-    expect(failed).toBe(1);
+    // The failed write was retried (once more) and recorded.
+    await eventually(() =>
+      expect(t.projections.some((patch) => patch.lastDisconnectCode === 515)).toBe(true),
+    );
+    expect(failed).toBe(2);
   });
 
   it('401 clears the credentials, publishes logged_out and does not reconnect', async () => {
@@ -302,5 +373,103 @@ describe('SessionRunner', () => {
     expect(t.auth.cleared).toBe(1);
     expect(t.projections.at(-1)).toMatchObject({ state: 'logged_out', desiredState: 'stopped' });
     expect(t.lease.released).toBe(1);
+  });
+
+  describe('connect turns', () => {
+    const me = { phone: '+15550000001', jid: '15550000001:1@s.whatsapp.net', lid: null, pushName: null };
+
+    it('connects only when given a turn, and gives it back once the socket settles on a QR', async () => {
+      const t = setup();
+      t.turns.holdTurns = true;
+      const started = t.runner.start();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(t.whatsapp.connects).toHaveLength(0);
+
+      t.turns.grant();
+      await started;
+      expect(t.whatsapp.connects).toHaveLength(1);
+      expect(t.turns.inFlight).toBe(1); // the socket is opening: the turn is still held
+      t.whatsapp.emit({ type: 'qr', qr: 'qr-1' });
+      await eventually(() => expect(t.turns.inFlight).toBe(0));
+    });
+
+    it('holds the turn through login until open, and every reconnect takes a new turn', async () => {
+      const t = setup({ creds: { me: { id: me.jid } } });
+      await t.runner.start();
+      t.whatsapp.emit({ type: 'close', code: 515, message: 'restart required' });
+      await eventually(() => expect(t.whatsapp.connects).toHaveLength(2));
+      expect(t.turns.granted).toBe(2);
+      expect(t.turns.inFlight).toBe(1);
+      t.whatsapp.emit({ type: 'open', me });
+      await eventually(() => expect(t.runner.currentState).toBe('open'));
+      expect(t.turns.inFlight).toBe(0);
+    });
+
+    it('a stop while waiting for a turn cancels the wait: no socket ever opens', async () => {
+      const t = setup();
+      t.turns.holdTurns = true;
+      const started = t.runner.start();
+      await t.runner.stop('stopped by request', 'stopped');
+      await started;
+      expect(t.turns.cancelled).toBe(1);
+      expect(t.turns.queued).toBe(0);
+      expect(t.whatsapp.connects).toHaveLength(0);
+      expect(t.lease.released).toBe(1);
+    });
+
+    it('gives the turn back when the lease is gone before the socket opens', async () => {
+      const t = setup({ leaseHeld: () => false });
+      await t.runner.start();
+      expect(t.stopped()).toBe('lease lost before connecting');
+      expect(t.turns).toMatchObject({ granted: 1, returned: 1 });
+    });
+  });
+
+  describe('database errors after the socket opened', () => {
+    const me = { phone: '+15550000001', jid: '15550000001:1@s.whatsapp.net', lid: null, pushName: 'Alice' };
+
+    it('an open whose projection write fails is retried: the api sees open and ready is published', async () => {
+      let failures = 0;
+      const t = setup({ projectThrows: (patch) => patch.state === 'open' && failures++ < 2 });
+      await t.runner.start();
+      t.whatsapp.emit({ type: 'open', me });
+      await eventually(() => expect(t.of('session.ready')).toHaveLength(1));
+      expect(failures).toBe(3);
+      expect(t.projections.at(-1)).toMatchObject({ state: 'open', phone: '+15550000001' });
+      expect(t.stopped()).toBeUndefined();
+    });
+
+    it('a terminal stop whose writes fail is retried, recorded, and the lease released', async () => {
+      let failures = 0;
+      const t = setup({
+        creds: { me: { id: me.jid } },
+        projectThrows: (patch) => patch.state === 'forbidden' && failures++ < 2,
+      });
+      await t.runner.start();
+      t.whatsapp.emit({ type: 'close', code: 403, message: 'forbidden' });
+      await eventually(() => expect(t.stopped()).toBeDefined());
+      expect(t.projections.at(-1)).toMatchObject({ state: 'forbidden', desiredState: 'stopped' });
+      expect(t.lease.released).toBe(1);
+    });
+
+    it('stops retrying once the lease is no longer trusted, and still gives the session up', async () => {
+      let valid = true;
+      let attempts = 0;
+      const t = setup({
+        leaseValid: () => valid,
+        creds: { me: { id: me.jid } },
+        projectThrows: (patch) => {
+          if (patch.state !== 'forbidden') return false;
+          attempts += 1;
+          if (attempts === 2) valid = false;
+          return true;
+        },
+      });
+      await t.runner.start();
+      t.whatsapp.emit({ type: 'close', code: 403, message: 'forbidden' });
+      await eventually(() => expect(t.stopped()).toBeDefined());
+      expect(attempts).toBe(2);
+      expect(t.projections.some((patch) => patch.state === 'forbidden')).toBe(false);
+    });
   });
 });

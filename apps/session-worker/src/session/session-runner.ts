@@ -9,6 +9,7 @@ import type {
   WhatsAppConnection,
   WhatsAppEvent,
 } from '../whatsapp/whatsapp.port';
+import type { ConnectDone } from './connect-ramp';
 import { DisconnectPolicyOptions, backoffDelay, decideDisconnect } from './disconnect-policy';
 import type { SessionProjectionPatch } from './session-projection.repository';
 
@@ -22,16 +23,25 @@ export type SessionEventSink = <T extends EventType>(
 /** The lease this runner holds, as far as the runner needs it. */
 export interface HeldLease {
   readonly epoch: number;
+  /** Whether the lease keeper still trusts the lease (no database round trip). */
+  isValid(): boolean;
   /** Re-checks against the database that the lease is still ours. */
   isHeld(): Promise<boolean>;
   /** Gives the lease up so another worker can take the session at once. */
   release(): Promise<void>;
 }
 
+/** Takes turns for connects (`ConnectRamp`): `start` runs when the turn comes; the result cancels a wait. */
+export interface ConnectTurns {
+  schedule(start: (done: ConnectDone) => void): () => void;
+}
+
 export interface SessionRunnerDeps {
   locationId: string;
   workerId: string;
   lease: HeldLease;
+  /** Every connect attempt (first, reconnect, restart) waits for a turn here. */
+  connectTurns: ConnectTurns;
   whatsapp: WhatsAppClient;
   auth: AuthRecordStore & { clear(): Promise<void> };
   publish: SessionEventSink;
@@ -80,7 +90,13 @@ export class SessionRunner {
   private qrCount = 0;
   private connectStartedAt = 0;
   private stopped = false;
+  /** The lease is gone and the socket closed; nothing may be written any more. */
+  private abandoned = false;
   private reconnectTimer?: NodeJS.Timeout;
+  /** Ends this runner's turn of the connect ramp, while a connect is in progress. */
+  private connectDone?: ConnectDone;
+  /** Cancels a connect still waiting for its turn. */
+  private cancelTurn?: () => void;
   private queue: Promise<void> = Promise.resolve();
   private readonly sentByBridge = new Set<string>();
   private readonly knownContacts = new Set<string>();
@@ -100,8 +116,9 @@ export class SessionRunner {
     return this.stopped;
   }
 
+  /** Connects when the ramp gives this session a turn; resolves once that connect ran (or was cancelled). */
   start(): Promise<void> {
-    return this.enqueue(() => this.connect());
+    return this.requestConnect();
   }
 
   // ---------------------------------------------------------------- commands (run by the owner)
@@ -147,13 +164,13 @@ export class SessionRunner {
     return { code, expiresAt };
   }
 
-  restart(): Promise<void> {
-    return this.enqueue(async () => {
+  async restart(): Promise<void> {
+    await this.enqueue(async () => {
       if (this.stopped) return;
       this.failedAttempts = 0;
       await this.dropConnection();
-      await this.connect();
     });
+    await this.requestConnect();
   }
 
   /** Closes the socket and releases the lease; `desired` says whether the session should stay stopped. */
@@ -199,7 +216,9 @@ export class SessionRunner {
 
   /** The lease is gone (renewal failed or another owner): close the socket without touching state. */
   abandon(reason: string): Promise<void> {
+    this.abandoned = true;
     this.clearReconnect();
+    this.endConnectTurn();
     const connection = this.connection;
     this.connection = undefined;
     const closed = connection?.close().catch(() => undefined);
@@ -217,12 +236,56 @@ export class SessionRunner {
     return run;
   }
 
+  /**
+   * Waits for a turn of the connect ramp — outside the task queue, so commands are not held up behind a
+   * long wait — then connects. One wait at a time; a newer request replaces an older one.
+   */
+  private requestConnect(): Promise<void> {
+    if (this.stopped || this.abandoned) return Promise.resolve();
+    this.cancelTurn?.();
+    return new Promise((resolve) => {
+      let turnCame = false;
+      const cancelWait = (): void => {
+        if (this.cancelTurn === cancelWait) this.cancelTurn = undefined;
+        cancel();
+        resolve();
+      };
+      const cancel = this.deps.connectTurns.schedule((done) => {
+        turnCame = true;
+        if (this.cancelTurn === cancelWait) this.cancelTurn = undefined;
+        this.endConnectTurn();
+        if (this.stopped || this.abandoned) {
+          done();
+          resolve();
+          return;
+        }
+        this.connectDone = done;
+        // Failures are logged by the queue; the caller only learns that the attempt ran.
+        void this.enqueue(() => this.connect()).then(resolve, () => resolve());
+      });
+      if (!turnCame) this.cancelTurn = cancelWait;
+    });
+  }
+
+  /** The connect in progress has settled (QR shown, open, closed, given up): the next one may start. */
+  private endConnectTurn(): void {
+    const done = this.connectDone;
+    this.connectDone = undefined;
+    done?.();
+  }
+
+  private scheduleConnect(delayMs: number): void {
+    this.clearReconnect();
+    this.reconnectTimer = setTimeout(() => void this.requestConnect(), delayMs);
+  }
+
   private async connect(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped) return this.endConnectTurn();
     this.clearReconnect();
     try {
       // Right before a socket opens, the lease must still be ours: never two sockets for one number.
       if (!(await this.deps.lease.isHeld())) {
+        this.endConnectTurn();
         await this.finish('lease lost before connecting', false);
         return;
       }
@@ -237,13 +300,14 @@ export class SessionRunner {
       // The database did not answer (an exhausted pool, a restart): nothing is open and nothing else
       // would ever try again, so the session would sit in `connecting` for good. Retry with backoff;
       // if the database stays away, the lease keeper gives the session up.
+      this.endConnectTurn();
       this.failedAttempts += 1;
       const delayMs = backoffDelay(this.failedAttempts, this.deps.policy);
       this.log.warn({ err: error, delayMs }, 'could not prepare the connect; retrying');
-      this.reconnectTimer = setTimeout(() => void this.enqueue(() => this.connect()), delayMs);
+      this.scheduleConnect(delayMs);
       return;
     }
-    if (this.stopped) return;
+    if (this.stopped) return this.endConnectTurn();
     try {
       this.connection = await this.deps.whatsapp.connect({
         locationId: this.deps.locationId,
@@ -312,6 +376,8 @@ export class SessionRunner {
   }
 
   private async onQr(qr: string): Promise<void> {
+    // Waiting for someone to scan costs nothing: another session may connect meanwhile.
+    this.endConnectTurn();
     this.qrCount += 1;
     if (this.qrCount > this.deps.qrMaxRefs) {
       await this.dropConnection();
@@ -341,6 +407,7 @@ export class SessionRunner {
   }
 
   private async onOpen(me: { phone: string; jid: string; lid: string | null; pushName: string | null }) {
+    this.endConnectTurn();
     this.failedAttempts = 0;
     sessionMetrics.timeToOpen.observe((this.now() - this.connectStartedAt) / 1000);
     await this.transition('open', 'connected to WhatsApp', null, {
@@ -354,6 +421,7 @@ export class SessionRunner {
   }
 
   private async onClose(code: number, message: string): Promise<void> {
+    this.endConnectTurn();
     const leaseHeld = await this.deps.lease.isHeld().catch(() => false);
     const now = this.now();
     this.conflictTimes = this.conflictTimes.filter((t) => now - t < CONFLICT_WINDOW_MS);
@@ -389,7 +457,7 @@ export class SessionRunner {
         sessionMetrics.reconnects.inc({ code: String(code) });
         // Planned before the event and the projection write: if either fails, the session still
         // reconnects instead of waiting forever. (The connect queues behind this task.)
-        this.reconnectTimer = setTimeout(() => void this.enqueue(() => this.connect()), decision.delayMs);
+        this.scheduleConnect(decision.delayMs);
         await this.deps.publish('session.disconnected', {
           code,
           reason: decision.reason,
@@ -418,12 +486,40 @@ export class SessionRunner {
   }
 
   private async stopTerminal(state: SessionState, code: number, reason: string, clearAuth: boolean) {
-    if (clearAuth) await this.deps.auth.clear();
-    await this.transition(state, reason, code, { desiredState: 'stopped', qr: null, qrExpiresAt: null });
-    if (state === 'logged_out') {
-      await this.deps.publish('session.logged_out', { code, reason, workerId: this.deps.workerId });
+    try {
+      if (clearAuth) await this.retryWhileHeld('clear the credentials', () => this.deps.auth.clear());
+      await this.transition(state, reason, code, { desiredState: 'stopped', qr: null, qrExpiresAt: null });
+      if (state === 'logged_out') {
+        await this.deps.publish('session.logged_out', { code, reason, workerId: this.deps.workerId });
+      }
+    } finally {
+      // Even when the database stayed away: the socket is closed and the lease goes back.
+      await this.finish(reason, true);
     }
-    await this.finish(reason, true);
+  }
+
+  /**
+   * Runs a database step, retrying with backoff what fails (an exhausted pool, a restart) while this
+   * session still holds a trusted lease — a transient error must not leave a session half-way, e.g.
+   * open on WhatsApp but `connecting` for the api, or stopped without recording why. Gives up (throws
+   * the last error) once the lease is lost, the session stops, or after the policy's attempts.
+   */
+  private async retryWhileHeld<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        const giveUp =
+          this.stopped ||
+          this.abandoned ||
+          !this.deps.lease.isValid() ||
+          attempt >= this.deps.policy.maxFailedAttempts;
+        if (giveUp) throw error;
+        const delayMs = backoffDelay(attempt - 1, this.deps.policy);
+        this.log.warn({ err: error, attempt, delayMs }, `could not ${what}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   /** Whether linked credentials exist; an unreadable store counts as linked, so nothing gets cleared. */
@@ -487,7 +583,7 @@ export class SessionRunner {
       patch.lastDisconnectCode = code;
       patch.lastDisconnectReason = reason;
     }
-    const accepted = await this.deps.project(patch);
+    const accepted = await this.retryWhileHeld('record the session state', () => this.deps.project(patch));
     if (!accepted) {
       // The projection refused our epoch: another worker owns the session. Stop touching it.
       this.log.warn({ state }, 'projection write fenced; abandoning the session');
@@ -513,6 +609,8 @@ export class SessionRunner {
 
   private async dropConnection(): Promise<void> {
     this.clearReconnect();
+    this.cancelTurn?.();
+    this.endConnectTurn();
     const connection = this.connection;
     this.connection = undefined;
     await connection?.close().catch((error: unknown) => this.log.warn({ err: error }, 'socket close failed'));
@@ -522,6 +620,8 @@ export class SessionRunner {
     if (this.stopped) return;
     this.stopped = true;
     this.clearReconnect();
+    this.cancelTurn?.();
+    this.endConnectTurn();
     if (releaseLease) {
       await this.deps.lease
         .release()

@@ -22,10 +22,11 @@ describe('sessionWorkerConfigSchema', () => {
     expect(parseEnv(sessionWorkerConfigSchema, {})).toMatchObject({
       HTTP_PORT: 3001,
       WA_WS_URL: 'wss://web.whatsapp.com/ws/chat',
-      LEASE_TTL_MS: 15_000,
-      LEASE_RENEW_MS: 5_000,
+      LEASE_TTL_MS: 12_000,
+      LEASE_RENEW_MS: 3_000,
       MAX_SESSIONS: 500,
       CONNECT_RAMP_PER_SEC: 5,
+      MAX_CONNECTS_IN_FLIGHT: 10,
       SHUTDOWN_HANDOFF_MS: 10_000,
       QR_MAX_REFS: 6,
     });
@@ -44,8 +45,8 @@ describe('sessionWorkerConfigSchema', () => {
   });
 
   it('checks the renew interval against the default TTL too', () => {
-    expect(messageOf({ LEASE_RENEW_MS: '8000' })).toBe(
-      'Invalid environment: LEASE_RENEW_MS: must be less than half of LEASE_TTL_MS (7500)',
+    expect(messageOf({ LEASE_RENEW_MS: '6000' })).toBe(
+      'Invalid environment: LEASE_RENEW_MS: must be less than half of LEASE_TTL_MS (6000)',
     );
   });
 

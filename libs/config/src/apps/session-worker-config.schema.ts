@@ -10,13 +10,22 @@ const sessionWorker = defineEnvSchema(
     HTTP_PORT: httpPortVar(3001),
     /** WhatsApp's multi-device endpoint; the WA sandbox's URL in tests and local runs. */
     WA_WS_URL: envVar(url(['ws:', 'wss:']), 'wss://web.whatsapp.com/ws/chat'),
-    /** How long a lease outlives its last renewal: the longest a dead worker's sessions stay down. */
-    LEASE_TTL_MS: envVar(integer(1_000, 600_000), '15000'),
-    LEASE_RENEW_MS: envVar(integer(100, 300_000), '5000'),
+    /**
+     * How long a lease outlives its last renewal: the longest a dead worker's sessions stay down
+     * (12 s keeps failover after a crash under 15 s, claim and login included).
+     */
+    LEASE_TTL_MS: envVar(integer(1_000, 600_000), '12000'),
+    /** All of a worker's leases are renewed by one statement this often (three tries inside the TTL). */
+    LEASE_RENEW_MS: envVar(integer(100, 300_000), '3000'),
     /** Sockets one worker holds at most; beyond it, starts are left to other replicas. */
     MAX_SESSIONS: envVar(integer(1, 100_000), '500'),
     /** New connections per second, so a restart with hundreds of sessions is not a login storm. */
     CONNECT_RAMP_PER_SEC: envVar(integer(1, 1_000), '5'),
+    /**
+     * Connects in progress at once (socket opening, login, the restart after pairing): bounds the CPU
+     * and credential writes of a burst when each login slows down under load, which a rate alone does not.
+     */
+    MAX_CONNECTS_IN_FLIGHT: envVar(integer(1, 1_000), '10'),
     /** Time on SIGTERM to close sockets and release leases; keep below the pod's grace period. */
     SHUTDOWN_HANDOFF_MS: envVar(integer(0, 600_000), '10000'),
     /** QR codes shown per connect attempt before the session stops in `qr_timeout`. */

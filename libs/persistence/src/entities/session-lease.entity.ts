@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 import { bigintTransformer } from './bigint.transformer';
 
 /**
@@ -8,8 +8,12 @@ import { bigintTransformer } from './bigint.transformer';
  *
  * The row is never deleted: release sets `expires_at = now()` and keeps `epoch`, so the next owner's
  * epoch is always higher than any epoch that ever wrote auth or session state.
+ *
+ * `(location_id, epoch)` is a key on purpose: credential writes lock the row `FOR KEY SHARE`, which
+ * makes a takeover (it changes the epoch, a key column) wait for them but lets renewals through.
  */
 @Entity({ name: 'session_leases' })
+@Unique('uq_session_leases_holding', ['locationId', 'epoch'])
 @Index('ix_session_leases_owner_id', ['ownerId'])
 @Index('ix_session_leases_expires_at', ['expiresAt'])
 @Check('ck_session_leases_epoch_positive', '"epoch" > 0')

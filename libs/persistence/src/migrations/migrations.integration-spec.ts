@@ -47,6 +47,7 @@ const INDEXES = [
   'pk_workers',
   'uq_api_keys_key_hash',
   'uq_message_mappings_ghl_message',
+  'uq_session_leases_holding',
 ];
 
 describe('migrations (real Postgres)', () => {
