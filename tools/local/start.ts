@@ -4,12 +4,10 @@
  * migrations, then runs every app as a child process with readable, prefixed logs. Ctrl-C stops
  * everything gracefully (SIGTERM, the same path Kubernetes uses).
  */
-import { WaSandboxAdminClient } from '@app/wa-sandbox-client';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from 'pg';
 import {
   natsHint,
   portOpen,
@@ -18,6 +16,7 @@ import {
   startLocalPostgres,
   waitForPort,
 } from './local-services';
+import { DEMO_LOCATION, DEMO_PHONE, scanDemoQr } from './demo-phone';
 import { formatLogLine } from './log-format';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -39,9 +38,6 @@ const WA_ADMIN_PORT = 8782;
 const GHL_PORT = 8090;
 const API_PORT = 3000;
 const API_URL = `http://127.0.0.1:${API_PORT}`;
-/** Seeded by the GHL sandbox (SEED_DEMO); installed below through the product's own OAuth flow. */
-const DEMO_LOCATION = 'demoLocation0001';
-const DEMO_PHONE = '15550000001';
 const WA_ADMIN_TOKEN = 'wa-sandbox-dev-token';
 
 function say(message: string): void {
@@ -303,33 +299,13 @@ function offerSimulatedScan(): void {
     return;
   }
   say(`To link WhatsApp: ${how}.`);
-  createInterface({ input: process.stdin }).on('line', () => void scanDemoQr());
-}
-
-async function scanDemoQr(): Promise<void> {
-  const db = new Client({ connectionString: DATABASE_URL });
-  try {
-    await db.connect();
-    const rows = await db.query<{ qr: string }>(
-      `SELECT qr FROM sessions WHERE location_id = $1 AND state = 'qr' AND qr_expires_at > now()`,
-      [DEMO_LOCATION],
-    );
-    const qr = rows.rows[0]?.qr;
-    if (!qr) {
-      say('no QR is showing right now: press Connect in the dashboard first (or wait for the next code)');
-      return;
-    }
-    const admin = new WaSandboxAdminClient({
-      baseUrl: `http://127.0.0.1:${WA_ADMIN_PORT}`,
-      token: WA_ADMIN_TOKEN,
-    });
-    const paired = await admin.scanQr({ qr, phone: DEMO_PHONE, name: 'Demo phone' });
-    say(`the simulated phone +${paired.phone} scanned the QR; the dashboard turns connected in a moment`);
-  } catch (error) {
-    say(`scan failed: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    await db.end().catch(() => undefined);
-  }
+  createInterface({ input: process.stdin }).on('line', () => {
+    void scanDemoQr({
+      databaseUrl: DATABASE_URL,
+      waAdminUrl: `http://127.0.0.1:${WA_ADMIN_PORT}`,
+      waAdminToken: WA_ADMIN_TOKEN,
+    }).then(say);
+  });
 }
 
 main().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { loadConfig, sessionWorkerConfigSchema } from '@app/config';
 import { bootstrapNestApp, createLogger } from '@app/observability';
 import { SessionWorkerModule } from './session-worker.module';
+import { shutdownTimeoutMs } from './shutdown-budget';
 import { createBaileysClient } from './whatsapp/baileys.adapter';
 
 async function main(): Promise<void> {
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     logger,
     port: config.HTTP_PORT,
     // Sessions must be handed off before the process ends: allow the hand-off plus draining the bus.
-    shutdownTimeoutMs: config.SHUTDOWN_HANDOFF_MS + 10_000,
+    shutdownTimeoutMs: shutdownTimeoutMs(config),
   });
 }
 

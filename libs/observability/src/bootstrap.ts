@@ -17,7 +17,7 @@ export interface BootstrapOptions {
 
 // Long enough to drain in-flight bus messages and hand sessions over; shorter than Kubernetes'
 // default 30 s grace period so we, not SIGKILL, decide how the process ends.
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 
 /**
  * Starts one of our Nest apps the same way everywhere: pino for every log line, shutdown hooks so

@@ -6,10 +6,11 @@ import {
   revertMigration,
   runMigrations,
   showMigrations,
+  waitForMigrations,
   type Print,
 } from './migration-commands';
 
-const USAGE = 'usage: migrate <run | revert | show | generate <Name>>   (reads DATABASE_URL)';
+const USAGE = 'usage: migrate <run | revert | show | wait | generate <Name>>   (reads DATABASE_URL)';
 
 const print: Print = (line) => process.stdout.write(`${line}\n`);
 
@@ -27,6 +28,9 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case 'show':
         await showMigrations(url, print);
+        return 0;
+      case 'wait':
+        await waitForMigrations(url, print);
         return 0;
       case 'generate':
         if (!name || extra.length > 0) break;

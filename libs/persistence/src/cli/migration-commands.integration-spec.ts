@@ -1,12 +1,19 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '@app/testing';
 import { assertTestDatabaseName, createTestDatabase, type TestDatabase } from '@app/testing/postgres';
 import { Client } from 'pg';
 import { explainConnectionError } from '../connection-error';
 import { withDatabase } from '../database-url';
 import { MIGRATIONS } from '../migrations';
-import { generateMigration, revertMigration, runMigrations, showMigrations } from './migration-commands';
+import {
+  generateMigration,
+  revertMigration,
+  runMigrations,
+  showMigrations,
+  waitForMigrations,
+} from './migration-commands';
 
 describe('migration commands (real Postgres)', () => {
   let db: TestDatabase;
@@ -131,5 +138,62 @@ describe('migration commands (real Postgres)', () => {
     expect(explainConnectionError(error, url)).toBe(
       `Database "${db.name}_absent" does not exist on 127.0.0.1:5432; "migrate run" creates it`,
     );
+  });
+
+  describe('wait (what the init containers of the apps run)', () => {
+    let fresh: TestDatabase;
+    const all = MIGRATIONS.map((m) => new m().name);
+
+    beforeEach(async () => {
+      fresh = await createTestDatabase('persistence_wait_test');
+    });
+
+    afterEach(async () => {
+      await fresh?.drop();
+    });
+
+    it('waits while migrations are pending and returns once a migrator has applied them, applying nothing itself', async () => {
+      const waiting = waitForMigrations(fresh.url, print, { timeoutMs: 20_000, pollMs: 50 });
+      await eventually(() =>
+        expect(lines).toContain(`Waiting for ${all.length} pending migration(s): ${all.join(', ')}`),
+      );
+      const status = await showMigrations(fresh.url, () => undefined);
+      expect(status.some((s) => s.applied)).toBe(false);
+
+      await runMigrations(fresh.url, () => undefined);
+      await waiting;
+      expect(lines.at(-1)).toBe('Up to date');
+      // Each state is printed once, however many times it was seen.
+      expect(lines.filter((l) => l.startsWith('Waiting for')).length).toBe(1);
+    });
+
+    it('waits out a database that does not exist yet', async () => {
+      const url = withDatabase(fresh.url, `${fresh.name}_later`);
+      assertTestDatabaseName(`${fresh.name}_later`);
+      const waiting = waitForMigrations(url, print, { timeoutMs: 20_000, pollMs: 50 });
+      try {
+        await eventually(() =>
+          expect(lines).toContain(
+            `Waiting for the database: Database "${fresh.name}_later" does not exist on 127.0.0.1:5432; "migrate run" creates it`,
+          ),
+        );
+        await runMigrations(url, () => undefined);
+        await waiting;
+        expect(lines.at(-1)).toBe('Up to date');
+      } finally {
+        const admin = new Client({ connectionString: withDatabase(db.url, 'postgres') });
+        await admin.connect();
+        await admin.query(
+          `DROP DATABASE IF EXISTS ${admin.escapeIdentifier(`${fresh.name}_later`)} WITH (FORCE)`,
+        );
+        await admin.end();
+      }
+    });
+
+    it('gives up after its timeout, naming what it was waiting for', async () => {
+      await expect(waitForMigrations(fresh.url, print, { timeoutMs: 300, pollMs: 50 })).rejects.toThrow(
+        `gave up after 300 ms. Waiting for ${all.length} pending migration(s): ${all.join(', ')}`,
+      );
+    });
   });
 });

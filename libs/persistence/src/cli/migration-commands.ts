@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { explainConnectionError } from '../connection-error';
 import { createDataSource } from '../data-source';
 import { ensureDatabaseExists } from '../database-admin';
 import { describeDatabaseUrl } from '../database-url';
@@ -80,6 +81,48 @@ export async function showMigrations(url: string, print: Print): Promise<Migrati
     print(pending ? `${pending} pending` : 'Up to date');
     return statuses;
   });
+}
+
+export interface WaitOptions {
+  /** Bound on the whole wait; past it the command fails with what it was still waiting for. */
+  timeoutMs?: number;
+  /** Between two looks at the database. */
+  pollMs?: number;
+}
+
+/**
+ * Waits until every migration this build knows is applied, without applying any: what the apps' init
+ * containers run, so a release's pods start only once its migration Job is done (apps never migrate).
+ * An unreachable or not yet created database is waited out too. Prints each new state once.
+ */
+export async function waitForMigrations(
+  url: string,
+  print: Print,
+  { timeoutMs = 10 * 60_000, pollMs = 2_000 }: WaitOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    let state: string;
+    try {
+      const pending = await withDataSource(url, async (dataSource) =>
+        (await migrationStatus(dataSource)).filter((m) => !m.applied).map((m) => m.name),
+      );
+      if (pending.length === 0) {
+        print('Up to date');
+        return;
+      }
+      state = `Waiting for ${pending.length} pending migration(s): ${pending.join(', ')}`;
+    } catch (error) {
+      const reason =
+        explainConnectionError(error, url) ?? (error instanceof Error ? error.message : String(error));
+      state = `Waiting for the database: ${reason}`;
+    }
+    if (state !== last) print(state);
+    last = state;
+    if (Date.now() + pollMs > deadline) throw new Error(`gave up after ${timeoutMs} ms. ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }
 
 /**
