@@ -12,8 +12,8 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@app/(contracts|messaging|persistence|config|observability|testing|core|wa-sandbox-client|ghl-sandbox-client)$': '<rootDir>/libs/$1/src',
-  '^@app/(contracts|messaging|persistence|config|observability|testing|core|wa-sandbox-client|ghl-sandbox-client)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@app/(contracts|messaging|persistence|config|observability|testing|core|wa-sandbox-client|ghl-sandbox-client|cryptojs-aes)$': '<rootDir>/libs/$1/src',
+  '^@app/(contracts|messaging|persistence|config|observability|testing|core|wa-sandbox-client|ghl-sandbox-client|cryptojs-aes)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const common = {
   rootDir: __dirname,

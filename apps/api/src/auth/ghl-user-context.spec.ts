@@ -1,4 +1,5 @@
-import { cryptoJsAesEncrypt, encryptUserContext } from '@app/ghl-sandbox-client/sso-user-context';
+import { cryptoJsAesEncrypt } from '@app/cryptojs-aes';
+import { encryptUserContext } from '@app/ghl-sandbox-client/sso-user-context';
 import { execFileSync } from 'node:child_process';
 import { decryptGhlUserContext, UserContextError } from './ghl-user-context';
 
