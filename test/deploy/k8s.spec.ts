@@ -366,7 +366,8 @@ describe.each(OVERLAYS)('k8s/%s', (overlay) => {
     const configMap = find(objects, 'ConfigMap', configVolume?.configMap?.name ?? '');
     const conf = (configMap.data as Record<string, string>)['nats.conf'];
     expect(conf).toMatch(new RegExp(`jetstream\\s*\\{[^}]*store_dir:\\s*${dataPath}\\s`));
-    expect(c.args).toEqual([
+    expect(c.command).toEqual([
+      'nats-server',
       '--config',
       `${c.volumeMounts?.find((m) => m.name === 'config')?.mountPath}/nats.conf`,
     ]);
