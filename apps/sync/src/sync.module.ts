@@ -21,6 +21,7 @@ import { GhlRateLimiter } from './rate-limit/ghl-rate-limiter.service';
 import { RateLimitRepository } from './rate-limit/rate-limit.repository';
 import { GhlGateway } from './tokens/ghl-gateway.service';
 import { GhlTokenService } from './tokens/ghl-token.service';
+import { TokenRefreshSweeper } from './tokens/token-refresh.sweeper';
 import { InstallationRepository, SYNC_SECRET_BOX, TokenRepository } from './tokens/token.repository';
 import { SYNC_CONFIG, SYNC_LOGGER } from './sync.tokens';
 
@@ -53,6 +54,7 @@ export class SyncModule {
         RateLimitRepository,
         GhlRateLimiter,
         GhlTokenService,
+        TokenRefreshSweeper,
         GhlGateway,
         ProcessedMessageRepository,
         ProcessedMessagePruner,

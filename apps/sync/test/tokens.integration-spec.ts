@@ -20,7 +20,11 @@ describe('sync: GHL tokens', () => {
     // Room for bursts of first contacts; the limiter itself is tested in rate-limit.integration-spec.
     kit = await startSyncTestKit({ sandbox: { rateLimit: { max: 2_000, intervalMs: 10_000 } } });
     logs = logSink();
-    await kit.startSync({ GHL_RATE_LIMIT_PER_10S: '2000', SYNC_MAX_DELIVER: '3' }, logs);
+    // The sweep of idle tokens is exercised by its own replicas below, not by this one.
+    await kit.startSync(
+      { GHL_RATE_LIMIT_PER_10S: '2000', SYNC_MAX_DELIVER: '3', GHL_TOKEN_SWEEP_INTERVAL: '1h' },
+      logs,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -35,10 +39,11 @@ describe('sync: GHL tokens', () => {
     (await kit.admin.requests({ operationId: 'get-access-token', afterSeq })).filter(
       (r) => (r.body as { grant_type?: string } | null)?.grant_type === 'refresh_token',
     );
-  const refreshCount = async (outcome: string) =>
-    (await register.getSingleMetric('ghl_token_refreshes_total')?.get())?.values.find(
-      (v) => v.labels.outcome === outcome,
-    )?.value ?? 0;
+  const metricSum = async (name: string, labels: Record<string, string>) =>
+    ((await register.getSingleMetric(name)?.get())?.values ?? [])
+      .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
+      .reduce((sum, v) => sum + v.value, 0);
+  const refreshCount = (outcome: string) => metricSum('ghl_token_refreshes_total', { outcome });
   const lastSeq = async () => (await kit.admin.requests()).reduce((max, r) => Math.max(max, r.seq), 0);
 
   it('refreshes exactly once for 50 concurrent 401s of one location across two replicas, without an invalid grant', async () => {
@@ -110,6 +115,50 @@ describe('sync: GHL tokens', () => {
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) expect(call.headers.authorization).toBe(`Bearer ${stored?.accessToken}`);
   });
+
+  it('refreshes the token of an idle location before it expires, once across two sweeping replicas', async () => {
+    const location = await kit.newLocation();
+    const pair = await kit.admin.issueTokens({ locationId: location.id });
+    // Inside the refresh margin (5 min), and no event will ever ask for this token.
+    await kit.storeTokens(location.id, {
+      access: pair.access_token,
+      refresh: pair.refresh_token,
+      expiresAt: new Date(Date.now() + 120_000),
+    });
+    const since = await lastSeq();
+    const sweepLogs = logSink();
+    const sweeping = { GHL_TOKEN_SWEEP_INTERVAL: '150ms', SYNC_MAX_DELIVER: '3' };
+    const replicas = [await kit.startSync(sweeping, sweepLogs), await kit.startSync(sweeping, sweepLogs)];
+    try {
+      await eventually(
+        async () => expect((await kit.tokenRepository.read('location', location.id))?.revision).toBe(2),
+        { timeoutMs: 10_000 },
+      );
+      // Further rounds of both replicas find nothing left to do.
+      const rounds = await metricSum('ghl_token_sweeps_total', { outcome: 'completed' });
+      await eventually(
+        async () =>
+          expect(await metricSum('ghl_token_sweeps_total', { outcome: 'completed' })).toBeGreaterThan(
+            rounds + 4,
+          ),
+        { timeoutMs: 10_000 },
+      );
+      expect(await tokenCalls(since)).toHaveLength(1);
+      const stored = await kit.tokenRepository.read('location', location.id);
+      expect(stored?.revision).toBe(2);
+      expect(stored?.expiresAt.getTime()).toBeGreaterThan(Date.now() + 86_000_000);
+      expect(kit.ofType('ghl.token_refreshed', location.id)).toHaveLength(1);
+      expect(await metricSum('ghl_token_refreshes_total', { outcome: 'refreshed', trigger: 'sweep' })).toBe(
+        1,
+      );
+      expect(
+        sweepLogs.lines.filter((l) => l.msg === 'GHL token refreshed' && l.resourceId === location.id),
+      ).toEqual([expect.objectContaining({ why: 'sweep', level: 'info' })]);
+      expect(sweepLogs.lines.some((l) => /token sweep/.test(String(l.msg)))).toBe(true);
+    } finally {
+      for (const replica of replicas) await replica.close();
+    }
+  }, 30_000);
 
   it('marks a revoked installation as needing re-authorisation once, stops calling GHL, dead-letters with the reason, and recovers on re-install', async () => {
     const { location } = await kit.installedLocation();

@@ -136,6 +136,36 @@ describe('ConsumerRunner (real nats-server)', () => {
     expect(at[1] - at[0]).toBeLessThan(2_000);
   });
 
+  it('logs the retry of a failure at warn and that of a planned wait (retryAfterMs) at debug', async () => {
+    const { location, durable } = scope();
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    let calls = 0;
+    const runner = new ConsumerRunner(
+      bus.connection,
+      bus.provisioner,
+      {
+        consumer: { stream: STREAMS.events, durable, filterSubject: `evt.${location}.>` },
+        handler: async () => {
+          calls += 1;
+          if (calls === 1) throw new TransientError('GHL answered 503');
+          if (calls === 2) throw new TransientError('no rate-limit slot yet', { retryAfterMs: 50 });
+        },
+      },
+      logger,
+    );
+    runners.push(runner);
+    await runner.start();
+    await events.publish('message.status', location, statusPayload());
+    await eventually(() => expect(calls).toBe(3), { timeoutMs: 5_000 });
+    // The first retry waits the default backoff (100 ms), the planned one 50 ms.
+    const retries = lines.filter((l) => /retry/.test(l.msg));
+    expect(retries.map((l) => [l.level, l.msg])).toEqual([
+      [40, 'handler failed; will retry'],
+      [20, 'handler asked to retry later'],
+    ]);
+  });
+
   it('dead-letters a poison message after max deliveries, with its reason in headers, while later messages are handled', async () => {
     const { location, durable } = scope();
     const handled: string[] = [];

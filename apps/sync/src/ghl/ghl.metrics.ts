@@ -37,5 +37,14 @@ export const ghlMetrics = {
     'Times a GHL call had to wait for the per-location limiter (the event was retried later).',
     ['reason'],
   ),
-  refreshes: counter('ghl_token_refreshes_total', 'Token refresh attempts by outcome.', ['outcome']),
+  refreshes: counter(
+    'ghl_token_refreshes_total',
+    'Token refresh attempts by outcome and trigger (expiring, unauthorized, sweep).',
+    ['outcome', 'trigger'],
+  ),
+  sweeps: counter(
+    'ghl_token_sweeps_total',
+    'Rounds of the idle-token refresh sweep, by outcome (completed, failed).',
+    ['outcome'],
+  ),
 };

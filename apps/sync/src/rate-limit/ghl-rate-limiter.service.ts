@@ -27,7 +27,9 @@ export class RateLimitWaitError extends TransientError {
     waitMs: number,
     readonly reason: 'blocked' | 'window' | 'daily',
   ) {
-    super(`GHL rate limit for ${resourceKey} (${reason}): retry in ${waitMs} ms`, { retryAfterMs: waitMs });
+    super(`GHL rate limit for ${resourceKey} (${reason}): retry in ${waitMs} ms`, {
+      retryAfterMs: waitMs,
+    });
   }
 }
 

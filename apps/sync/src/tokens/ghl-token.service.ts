@@ -9,7 +9,12 @@ import { GhlPermanentError, GhlTokenInvalidError } from '../ghl/ghl.errors';
 import { ghlMetrics } from '../ghl/ghl.metrics';
 import { GhlRateLimiter } from '../rate-limit/ghl-rate-limiter.service';
 import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
-import { LocationInactiveError, NotInstalledError, ReauthRequiredError } from './token.errors';
+import {
+  LocationBlockedError,
+  LocationInactiveError,
+  NotInstalledError,
+  ReauthRequiredError,
+} from './token.errors';
 import {
   InstallationRepository,
   TokenRepository,
@@ -26,7 +31,11 @@ export interface LocationCredential {
   kind: TokenKind;
 }
 
+/** Why a token is refreshed (the `trigger` label of `ghl_token_refreshes_total`). */
+export type RefreshTrigger = 'expiring' | 'unauthorized' | 'sweep';
+
 type RefreshOutcome =
+  | { kind: 'busy' }
   | { kind: 'refreshed'; token: StoredToken }
   | { kind: 'newer'; token: StoredToken }
   | { kind: 'missing' }
@@ -41,6 +50,17 @@ const FRESH_TOKEN_MS = 30_000;
 const PIT_EXPIRES_AT = new Date('2100-01-01T00:00:00.000Z');
 
 export const resourceKey = (type: TokenResourceType, id: string): string => `${type}:${id}`;
+
+/** Joins the task in flight for `key`, or starts it; the entry is dropped once it settles. */
+function singleFlight<T>(inflight: Map<string, Promise<T>>, key: string, task: () => Promise<T>): Promise<T> {
+  const running = inflight.get(key);
+  if (running) return running;
+  const started = task().finally(() => {
+    if (inflight.get(key) === started) inflight.delete(key);
+  });
+  inflight.set(key, started);
+  return started;
+}
 
 /**
  * Per-location GHL tokens (and per-company ones for agency installs): read from the encrypted store,
@@ -60,7 +80,10 @@ export const resourceKey = (type: TokenResourceType, id: string): string => `${t
 export class GhlTokenService {
   private readonly cache = new Map<string, LocationCredential>();
   private readonly statuses = new Map<string, { state: InstallationState | null; at: number }>();
-  private readonly inflight = new Map<string, Promise<StoredToken>>();
+  private readonly inflight = new Map<string, Promise<StoredToken | null>>();
+  /** Loads in flight, so concurrent events of one location read the database once, not once each. */
+  private readonly credentialLoads = new Map<string, Promise<LocationCredential>>();
+  private readonly statusLoads = new Map<string, Promise<InstallationState | null>>();
   /** Revisions this process wrote, by resource key, with when. */
   private readonly refreshedHere = new Map<string, { revision: number; at: number }>();
   private readonly logger: Logger;
@@ -85,6 +108,10 @@ export class GhlTokenService {
     await this.assertUsable(locationId);
     const cached = this.cache.get(locationId);
     if (cached && !this.expiring(cached.expiresAt)) return cached;
+    return singleFlight(this.credentialLoads, locationId, () => this.loadCredential(locationId));
+  }
+
+  private async loadCredential(locationId: string): Promise<LocationCredential> {
     let stored = await this.tokens.read('location', locationId);
     if (!stored) stored = await this.mintFromCompany(locationId);
     if (stored.kind === 'oauth' && this.expiring(stored.expiresAt)) {
@@ -130,6 +157,9 @@ export class GhlTokenService {
   forget(locationId: string): void {
     this.cache.delete(locationId);
     this.statuses.delete(locationId);
+    // A read started before the change must not bring the old state back.
+    this.statusLoads.delete(locationId);
+    this.credentialLoads.delete(locationId);
   }
 
   /** Registers Private Integration tokens from the configuration (self-hosted contact sync). */
@@ -173,30 +203,76 @@ export class GhlTokenService {
     type: TokenResourceType,
     id: string,
     seenRevision: number,
-    why: string,
+    why: RefreshTrigger,
   ): Promise<StoredToken> {
     const key = resourceKey(type, id);
     const running = this.inflight.get(key);
     if (running) {
       const token = await running;
-      if (token.revision !== seenRevision) return token;
+      if (token && token.revision !== seenRevision) return token;
     }
-    const attempt = this.refreshUnderLock(type, id, seenRevision, why).finally(() => {
-      if (this.inflight.get(key) === attempt) this.inflight.delete(key);
-    });
-    this.inflight.set(key, attempt);
-    return attempt;
+    const token = await this.track(key, this.refreshOnce(type, id, seenRevision, why, false));
+    // Only a refresh that skips locked rows can come back without a token.
+    if (!token) throw new Error(`refresh of ${key} returned no token`);
+    return token;
   }
 
-  private async refreshUnderLock(
+  /**
+   * The sweep's refresh of a token nobody is using right now: skipped when this process or another
+   * one is refreshing it at this moment (that refresh is the one that counts). Reports, never throws.
+   */
+  async refreshIdle(
     type: TokenResourceType,
     id: string,
     seenRevision: number,
-    why: string,
-  ): Promise<StoredToken> {
-    const outcome = await this.sql.transaction(async (tx): Promise<RefreshOutcome> => {
-      const row = await this.tokens.lock(tx, type, id);
-      if (!row) return { kind: 'missing' };
+  ): Promise<'refreshed' | 'reused' | 'busy' | 'failed'> {
+    const key = resourceKey(type, id);
+    if (this.inflight.has(key)) {
+      ghlMetrics.refreshes.inc({ outcome: 'busy', trigger: 'sweep' });
+      return 'busy';
+    }
+    try {
+      const token = await this.track(key, this.refreshOnce(type, id, seenRevision, 'sweep', true));
+      if (!token) return 'busy';
+      return this.refreshedHere.get(key)?.revision === token.revision ? 'refreshed' : 'reused';
+    } catch (err) {
+      if (!(err instanceof LocationBlockedError)) {
+        this.logger.warn({ err, resource: type, resourceId: id }, 'token sweep could not refresh a token');
+      }
+      return 'failed';
+    }
+  }
+
+  /** Registers a refresh as the one in flight for `key` until it settles. */
+  private track(key: string, attempt: Promise<StoredToken | null>): Promise<StoredToken | null> {
+    const tracked = attempt.finally(() => {
+      if (this.inflight.get(key) === tracked) this.inflight.delete(key);
+    });
+    this.inflight.set(key, tracked);
+    return tracked;
+  }
+
+  private async refreshOnce(
+    type: TokenResourceType,
+    id: string,
+    seenRevision: number,
+    why: RefreshTrigger,
+    skipLocked: boolean,
+  ): Promise<StoredToken | null> {
+    const outcome = await this.refreshUnderLock(type, id, seenRevision, skipLocked);
+    return this.settleRefresh(type, id, why, outcome);
+  }
+
+  private refreshUnderLock(
+    type: TokenResourceType,
+    id: string,
+    seenRevision: number,
+    skipLocked: boolean,
+  ): Promise<RefreshOutcome> {
+    return this.sql.transaction(async (tx): Promise<RefreshOutcome> => {
+      const row = await this.tokens.lock(tx, type, id, { skipLocked });
+      // Skipping locked rows, an absent row may be one another process is refreshing right now.
+      if (!row) return { kind: skipLocked ? 'busy' : 'missing' };
       // Re-read under the lock: another replica refreshed (or a re-install wrote) while we waited.
       if (row.revision !== seenRevision) return { kind: 'newer', token: row };
       if (type === 'location') {
@@ -262,10 +338,21 @@ export class GhlTokenService {
         changed: type === 'location' && (await this.installations.markNeedsReauth(id, reason, tx)),
       };
     });
+  }
 
+  /** Metrics, logs and events of a refresh's outcome; the new token, or null when it was skipped. */
+  private async settleRefresh(
+    type: TokenResourceType,
+    id: string,
+    why: RefreshTrigger,
+    outcome: RefreshOutcome,
+  ): Promise<StoredToken | null> {
     switch (outcome.kind) {
+      case 'busy':
+        ghlMetrics.refreshes.inc({ outcome: 'busy', trigger: why });
+        return null;
       case 'refreshed':
-        ghlMetrics.refreshes.inc({ outcome: 'refreshed' });
+        ghlMetrics.refreshes.inc({ outcome: 'refreshed', trigger: why });
         this.refreshedHere.set(resourceKey(type, id), { revision: outcome.token.revision, at: Date.now() });
         this.logger.info(
           { resource: type, resourceId: id, why, revision: outcome.token.revision },
@@ -274,20 +361,20 @@ export class GhlTokenService {
         if (type === 'location') await this.announceRefresh(id, outcome.token.expiresAt);
         return outcome.token;
       case 'newer':
-        ghlMetrics.refreshes.inc({ outcome: 'reused' });
+        ghlMetrics.refreshes.inc({ outcome: 'reused', trigger: why });
         return outcome.token;
       case 'missing':
-        ghlMetrics.refreshes.inc({ outcome: 'missing' });
+        ghlMetrics.refreshes.inc({ outcome: 'missing', trigger: why });
         throw new NotInstalledError(id);
       case 'inactive':
-        ghlMetrics.refreshes.inc({ outcome: 'location_inactive' });
+        ghlMetrics.refreshes.inc({ outcome: 'location_inactive', trigger: why });
         this.logger.warn(
           { resource: type, resourceId: id },
           'GHL says the location is not active; token kept',
         );
         throw new LocationInactiveError(id);
       case 'reauth':
-        ghlMetrics.refreshes.inc({ outcome: 'invalid_grant' });
+        ghlMetrics.refreshes.inc({ outcome: 'invalid_grant', trigger: why });
         if (type === 'location') {
           await this.reauthRequired(id, outcome.reason, outcome.changed);
           throw new ReauthRequiredError(id, outcome.reason);
@@ -385,13 +472,18 @@ export class GhlTokenService {
   private async installationState(locationId: string): Promise<InstallationState | null> {
     const cached = this.statuses.get(locationId);
     if (cached && Date.now() - cached.at < STATUS_TTL_MS) return cached.state;
-    const state = await this.installations.read(locationId);
-    this.statuses.set(locationId, { state, at: Date.now() });
-    return state;
+    const load: Promise<InstallationState | null> = singleFlight(this.statusLoads, locationId, async () => {
+      const state = await this.installations.read(locationId);
+      // Only the load still registered may store (forget/reauthRequired drop a stale one).
+      if (this.statusLoads.get(locationId) === load) this.statuses.set(locationId, { state, at: Date.now() });
+      return state;
+    });
+    return load;
   }
 
   private async reauthRequired(locationId: string, reason: string, changed: boolean): Promise<void> {
     this.cache.delete(locationId);
+    this.statusLoads.delete(locationId);
     const known = this.statuses.get(locationId)?.state;
     this.statuses.set(locationId, {
       state: {

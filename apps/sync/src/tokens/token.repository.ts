@@ -68,13 +68,51 @@ export class TokenRepository {
     return rows[0] ? this.open(rows[0]) : null;
   }
 
-  /** Reads and locks the row for the rest of the transaction: the single-flight point of a refresh. */
-  async lock(tx: SqlRunner, type: TokenResourceType, id: string): Promise<StoredToken | null> {
+  /**
+   * Reads and locks the row for the rest of the transaction: the single-flight point of a refresh.
+   * With `skipLocked`, a row another transaction holds reads as absent instead of waiting for it.
+   */
+  async lock(
+    tx: SqlRunner,
+    type: TokenResourceType,
+    id: string,
+    options: { skipLocked?: boolean } = {},
+  ): Promise<StoredToken | null> {
     const { rows } = await tx.query<TokenRow>(
-      `SELECT ${COLUMNS} FROM oauth_tokens WHERE resource_type = $1 AND resource_id = $2 FOR UPDATE`,
+      `SELECT ${COLUMNS} FROM oauth_tokens WHERE resource_type = $1 AND resource_id = $2
+         FOR UPDATE${options.skipLocked ? ' SKIP LOCKED' : ''}`,
       [type, id],
     );
     return rows[0] ? this.open(rows[0]) : null;
+  }
+
+  /**
+   * OAuth tokens (not Private Integration ones) that expire before `before`, soonest first, skipping
+   * locations waiting for a re-install or uninstalled: what the refresh sweep renews.
+   */
+  async expiringBefore(
+    before: Date,
+    limit: number,
+  ): Promise<{ resourceType: TokenResourceType; resourceId: string; revision: number }[]> {
+    const { rows } = await this.sql.query<{
+      resource_type: TokenResourceType;
+      resource_id: string;
+      revision: number;
+    }>(
+      `SELECT t.resource_type, t.resource_id, t.revision
+         FROM oauth_tokens t
+         LEFT JOIN installations i ON t.resource_type = 'location' AND i.location_id = t.resource_id
+        WHERE t.expires_at < $1 AND t.token_kind = 'oauth'
+          AND COALESCE(i.status, 'active') = 'active'
+        ORDER BY t.expires_at
+        LIMIT $2`,
+      [before, limit],
+    );
+    return rows.map((r) => ({
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      revision: r.revision,
+    }));
   }
 
   /** Inserts or replaces both tokens at once and moves the revision on; returns the new revision. */

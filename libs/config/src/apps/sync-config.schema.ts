@@ -69,6 +69,8 @@ const sync = defineEnvSchema({
   GHL_REQUEST_TIMEOUT: envVar(duration, '15s'),
   /** Access tokens are refreshed this long before they expire (they last a day). */
   GHL_TOKEN_REFRESH_MARGIN: envVar(duration, '5m'),
+  /** How often idle locations' tokens nearing expiry are refreshed (events refresh theirs on demand). */
+  GHL_TOKEN_SWEEP_INTERVAL: envVar(duration, '1m'),
   /** How long a location waiting for re-authorisation leaves its messages before trying them again. */
   GHL_REAUTH_RETRY_DELAY: envVar(duration, '10m'),
   /** First retry of a status update GHL refuses with 403 while the message is still being downstreamed (5-10 s). */
