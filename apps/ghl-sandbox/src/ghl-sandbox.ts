@@ -50,6 +50,7 @@ const IMPLEMENTED_OPERATIONS_WARM_UP = [
   'add-an-inbound-message',
   'send-a-new-message',
   'update-message-status',
+  'upload-file-attachments',
 ];
 
 export interface GhlSandbox {

@@ -123,6 +123,34 @@ describe('GHL sandbox: admin API and cross-cutting behaviour', () => {
       body: bad,
     });
     expect(rejected.status).toBe(415);
+    expect(await rejected.json()).toEqual({ status: 415, message: 'Failed to upload the files' });
+
+    // Larger than the sandbox's upload limit (5 MB by default): 413 in the spec's error shape.
+    const large = new FormData();
+    large.set('conversationId', conversationId);
+    large.set('contactId', contactId);
+    large.set('locationId', location.id);
+    large.set('fileAttachment', new Blob([Buffer.alloc(5 * 1024 * 1024 + 1)]), 'film.mp4');
+    const tooLarge = await fetch(`${t.sandbox.url}/conversations/messages/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, version: '2021-04-15' },
+      body: large,
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toEqual({ status: 413, message: 'Failed to upload the files' });
+
+    // Validated against the OpenAPI operation like every other request: UploadFilesDto's required fields.
+    const incomplete = new FormData();
+    incomplete.set('contactId', contactId);
+    incomplete.set('locationId', location.id);
+    incomplete.set('fileAttachment', new Blob([Buffer.from('x')]), 'note.txt');
+    const invalid = await fetch(`${t.sandbox.url}/conversations/messages/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, version: '2021-04-15' },
+      body: incomplete,
+    });
+    expect(invalid.status).toBe(422);
+    expect(JSON.stringify(await invalid.json())).toContain('conversationId');
   });
 
   it('reset clears state, faults and recorded requests', async () => {

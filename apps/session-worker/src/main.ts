@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig, sessionWorkerConfigSchema } from '@app/config';
 import { bootstrapNestApp, createLogger } from '@app/observability';
-import { SessionWorkerModule } from './session-worker.module';
+import { SessionWorkerModule, type WhatsAppClientDeps } from './session-worker.module';
 import { shutdownTimeoutMs } from './shutdown-budget';
 import { createBaileysClient } from './whatsapp/baileys.adapter';
 
@@ -12,14 +12,20 @@ async function main(): Promise<void> {
     instanceId: config.INSTANCE_ID,
     level: config.LOG_LEVEL,
   });
-  const whatsapp = createBaileysClient(
-    {
-      webSocketUrl: config.WA_WS_URL,
-      logLevel: config.BAILEYS_LOG_LEVEL,
-      keepAliveIntervalMs: config.WA_KEEPALIVE_MS,
-    },
-    logger,
-  );
+  const whatsapp = ({ media }: WhatsAppClientDeps) =>
+    createBaileysClient(
+      {
+        webSocketUrl: config.WA_WS_URL,
+        logLevel: config.BAILEYS_LOG_LEVEL,
+        keepAliveIntervalMs: config.WA_KEEPALIVE_MS,
+        media: {
+          sink: media,
+          maxBytes: config.MEDIA_MAX_BYTES,
+          timeoutMs: config.MEDIA_DOWNLOAD_TIMEOUT_MS,
+        },
+      },
+      logger,
+    );
   // The HTTP port serves probes and metrics only; commands arrive over NATS.
   await bootstrapNestApp({
     app: 'session-worker',

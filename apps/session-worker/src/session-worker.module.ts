@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule } from '@app/core';
 import type { SessionWorkerConfig } from '@app/config';
+import { MediaStore } from '@app/messaging';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { authSecretBoxProvider } from './auth/auth-secret-box.provider';
@@ -15,17 +16,31 @@ import { LEASE_RENEWAL_DATA_SOURCE, WORKER_CONFIG, WORKER_LOGGER } from './sessi
 import { WHATSAPP_CLIENT, type WhatsAppClient } from './whatsapp/whatsapp.port';
 import { WorkerRegistry } from './workers/worker-registry.repository';
 
+/** What the WhatsApp client is built with once the bus is up. */
+export interface WhatsAppClientDeps {
+  /** Where downloaded media bytes go (the bus's media object store). */
+  media: MediaStore;
+}
+
 /** Runs the WhatsApp sessions this worker owns through leases, and executes their commands. */
 @Module({})
 export class SessionWorkerModule {
-  static forRoot(config: SessionWorkerConfig, logger: Logger, whatsapp: WhatsAppClient): DynamicModule {
+  static forRoot(
+    config: SessionWorkerConfig,
+    logger: Logger,
+    whatsapp: (deps: WhatsAppClientDeps) => WhatsAppClient,
+  ): DynamicModule {
     return {
       module: SessionWorkerModule,
       imports: [CoreModule.forRoot({ app: 'session-worker', config, logger })],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         { provide: WORKER_LOGGER, useValue: logger },
-        { provide: WHATSAPP_CLIENT, useValue: whatsapp },
+        {
+          provide: WHATSAPP_CLIENT,
+          useFactory: (media: MediaStore) => whatsapp({ media }),
+          inject: [MediaStore],
+        },
         authSecretBoxProvider(config),
         leaseRenewalPoolProvider(config, logger),
         LeaseRenewalPoolLifecycle,

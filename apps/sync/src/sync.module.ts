@@ -13,6 +13,7 @@ import { ProcessedMessagePruner } from './idempotency/processed-message.pruner';
 import { ProcessedMessageRepository } from './idempotency/processed-message.repository';
 import { GhlMessageWriter } from './inbound/ghl-message.writer';
 import { InboundMessageHandler } from './inbound/inbound-message.handler';
+import { MediaAttachments } from './media/media-attachments.service';
 import { ExchangeCodeHandler } from './oauth/exchange-code.handler';
 import { GhlOutboundHandler } from './outbound/ghl-outbound.handler';
 import { MessageStatusHandler } from './outbound/message-status.handler';
@@ -61,6 +62,7 @@ export class SyncModule {
         ContactCacheRepository,
         GhlContactResolver,
         SyncResults,
+        MediaAttachments,
         GhlMessageWriter,
         InboundMessageHandler,
         PhoneOutboundHandler,

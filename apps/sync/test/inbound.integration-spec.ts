@@ -1,4 +1,5 @@
-import type { EventEnvelope } from '@app/contracts';
+import type { EventEnvelope, MessageContent } from '@app/contracts';
+import { MediaStore } from '@app/messaging';
 import { eventually } from '@app/testing';
 import { ProcessedMessagePruner } from '../src/idempotency/processed-message.pruner';
 import { inboundText, newPhone, startSyncTestKit, uniqueId, type SyncTestKit } from './sync-test-kit';
@@ -238,6 +239,92 @@ describe('sync: WhatsApp messages into GHL', () => {
     expect(a).toMatchObject({ body: 'look', attachments: ['https://files.example.com/photo.jpg'] });
     expect(b).toMatchObject({ body: '[audio]', attachments: [] });
   });
+
+  it("uploads media the session worker stored and attaches GHL's URL; media GHL does not take is labelled", async () => {
+    const { location } = await kit.installedLocation();
+    const phone = newPhone();
+    const media = new MediaStore(kit.connection);
+    const base = inboundText(phone, 'x');
+    const mediaEvent = async (
+      content: Omit<Extract<MessageContent, { kind: 'media' }>, 'kind' | 'url' | 'stored'>,
+      bytes: Buffer,
+    ) => {
+      const waMessageId = uniqueId('3EB0');
+      const stored = await media.put({ locationId: location.id, waMessageId }, bytes, content.mimetype);
+      return kit.publish('message.inbound', location.id, {
+        ...base,
+        waMessageId,
+        content: { kind: 'media', ...content, url: null, stored },
+      });
+    };
+    const jpeg = Buffer.from('not really a jpeg, but bytes all the same');
+    const photo = await mediaEvent(
+      {
+        mediaType: 'image',
+        mimetype: 'image/jpeg',
+        caption: 'the receipt',
+        fileName: null,
+        sizeBytes: jpeg.length,
+      },
+      jpeg,
+    );
+    // A voice note (ogg) is not in GHL's upload list; a 6 MB video is over the sandbox's 5 MB limit.
+    const voice = await mediaEvent(
+      { mediaType: 'audio', mimetype: 'audio/ogg; codecs=opus', caption: null, fileName: null, sizeBytes: 3 },
+      Buffer.from('ogg'),
+    );
+    const video = await mediaEvent(
+      {
+        mediaType: 'video',
+        mimetype: 'video/mp4',
+        caption: 'big',
+        fileName: 'clip.mp4',
+        sizeBytes: 6_000_000,
+      },
+      Buffer.alloc(6_000_000),
+    );
+    await eventually(
+      () =>
+        expect([photo, voice, video].map((e) => kit.results(e.id)[0]?.payload.outcome)).toEqual([
+          'applied',
+          'applied',
+          'applied',
+        ]),
+      { timeoutMs: 15_000 },
+    );
+
+    const [withPhoto] = await kit.admin.messages({ altId: photo.payload.waMessageId });
+    expect(withPhoto).toMatchObject({
+      body: 'the receipt',
+      direction: 'inbound',
+      attachments: [expect.any(String)],
+    });
+    const served = await fetch(withPhoto.attachments[0]);
+    expect(Buffer.from(await served.arrayBuffer()).equals(jpeg)).toBe(true);
+    const uploads = await kit.admin.requests({
+      operationId: 'upload-file-attachments',
+      locationId: location.id,
+    });
+    expect(uploads.map((u) => u.status)).toEqual(expect.arrayContaining([200, 413]));
+    expect(uploads).toHaveLength(2);
+    expect(uploads.find((u) => u.status === 200)?.body).toMatchObject({
+      conversationId: withPhoto.conversationId,
+      contactId: withPhoto.contactId,
+      locationId: location.id,
+      files: [`whatsapp-image-${photo.payload.waMessageId}.jpg`],
+    });
+    const [withVoice] = await kit.admin.messages({ altId: voice.payload.waMessageId });
+    expect(withVoice).toMatchObject({ body: '[audio]', attachments: [] });
+    const [withVideo] = await kit.admin.messages({ altId: video.payload.waMessageId });
+    expect(withVideo).toMatchObject({ body: '[video: clip.mp4] big', attachments: [] });
+    // Bytes that are in GHL (or that GHL will never take) are not kept.
+    await eventually(async () => {
+      for (const event of [photo, voice, video]) {
+        const content = event.payload.content as Extract<MessageContent, { kind: 'media' }>;
+        expect(await media.get(content.stored!.objectName)).toBeNull();
+      }
+    });
+  }, 30_000);
 
   it('dead-letters a message whose sender has no phone number, with the reason, and goes on', async () => {
     const { location } = await kit.installedLocation();

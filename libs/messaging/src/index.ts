@@ -11,6 +11,7 @@ export * from './errors/transient.error';
 export * from './event-bus';
 export * from './event-decoder';
 export * from './keyed-scheduler';
+export * from './media-store';
 export * from './messaging-lifecycle.service';
 export * from './messaging.module';
 export * from './messaging.options';

@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import { CommandBus } from './command-bus';
 import { ConsumerRunnerFactory } from './consumer-runner.factory';
 import { EventBus } from './event-bus';
+import { MediaStore } from './media-store';
 import { MessagingLifecycle } from './messaging-lifecycle.service';
 import { MESSAGING_LOGGER, MESSAGING_OPTIONS, MessagingModuleOptions } from './messaging.options';
 import { MessagingConnection } from './nats-connection';
@@ -16,6 +17,7 @@ export interface MessagingModuleAsyncOptions extends Pick<ModuleMetadata, 'impor
 const EXPORTS = [
   MessagingConnection,
   EventBus,
+  MediaStore,
   CommandBus,
   StreamProvisioner,
   ConsumerRunnerFactory,
@@ -87,6 +89,16 @@ function sharedProviders(): Provider[] {
       useFactory: (connection: MessagingConnection, logger: Logger, options: MessagingModuleOptions) =>
         new CommandBus(connection, logger, { defaultTimeoutMs: options.commandTimeoutMs }),
       inject: [MessagingConnection, MESSAGING_LOGGER, MESSAGING_OPTIONS],
+    },
+    {
+      provide: MediaStore,
+      // Media lives as long as the events that name it.
+      useFactory: (connection: MessagingConnection, options: MessagingModuleOptions) =>
+        new MediaStore(connection, {
+          maxAgeMs: options.streams?.eventsMaxAgeMs,
+          replicas: options.streams?.replicas,
+        }),
+      inject: [MessagingConnection, MESSAGING_OPTIONS],
     },
     {
       provide: ConsumerRunnerFactory,

@@ -307,8 +307,12 @@ export function conversationsHandlers(deps: ConversationsDeps): ApiHandlers {
       const uploadedFiles: Record<string, string> = {};
       for (const file of files) {
         const ext = file.filename.split('.').pop()?.toLowerCase() ?? '';
+        // UploadFilesErrorResponseDto: `status`, not `statusCode`, for these two.
         if (!UPLOAD_EXTENSIONS.includes(ext)) {
           throw new GhlHttpError(415, { status: 415, message: 'Failed to upload the files' });
+        }
+        if (file.data.length > deps.config.uploadMaxBytes) {
+          throw new GhlHttpError(413, { status: 413, message: 'Failed to upload the files' });
         }
         const id = state.newId();
         state.files.set(id, { id, name: file.filename, contentType: file.contentType, data: file.data });

@@ -69,6 +69,15 @@ export const sandboxConfigSchema = z
       })
       .prefault({}),
     accessTokenTtlSeconds: z.number().int().positive().default(86_399),
+    /**
+     * Largest file `POST /conversations/messages/upload` takes (413 above it). Undocumented for this
+     * endpoint; 5 MB is what GHL's signed-URL upload documents for channels other than WhatsApp.
+     */
+    uploadMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 * 1024),
     /** strict: only the spec's Version value per operation; live: any of the four values live GHL accepts. */
     versionMode: z.enum(['strict', 'live']).default('strict'),
     /** class-validator's forbidNonWhitelisted: `property X should not exist` (ISSUE #262). */
@@ -118,6 +127,7 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int.positive().optional(),
   WEBHOOK_SIGN_RSA: flag.optional(),
   ACCESS_TOKEN_TTL_SECONDS: int.positive().optional(),
+  UPLOAD_MAX_BYTES: int.positive().optional(),
   VERSION_MODE: z.enum(['strict', 'live']).optional(),
   REJECT_UNKNOWN_PROPERTIES: flag.optional(),
   ED25519_PRIVATE_KEY: z.string().min(1).optional(),
@@ -175,6 +185,7 @@ export function loadSandboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
       signRsa: e.WEBHOOK_SIGN_RSA,
     },
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     versionMode: e.VERSION_MODE,
     rejectUnknownProperties: e.REJECT_UNKNOWN_PROPERTIES,
     ed25519PrivateKeyPem: pemFromEnv(e.ED25519_PRIVATE_KEY),

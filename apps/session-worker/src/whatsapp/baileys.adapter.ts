@@ -5,6 +5,7 @@
  */
 import {
   BufferJSON,
+  downloadMediaMessage,
   initAuthCreds,
   makeCacheableSignalKeyStore,
   makeWASocket,
@@ -27,6 +28,8 @@ import {
   type WhatsAppEvent,
 } from './whatsapp.port';
 import { mapMessageContent } from './message-content.mapper';
+import { withStoredMedia, type MediaDownloadPolicy } from './media/inbound-media';
+import { orderedEmitter } from './ordered-emitter';
 
 const CREDS_CATEGORY = 'creds';
 
@@ -36,6 +39,8 @@ export interface BaileysClientOptions {
   /** Baileys is chatty; its own log lines go to the app logger at this level and above. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   keepAliveIntervalMs: number;
+  /** Where media bytes are stored for the sync (GHL attachments); without it messages carry metadata only. */
+  media?: MediaDownloadPolicy;
 }
 
 function serialize(value: unknown): Buffer {
@@ -228,40 +233,85 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
       }
     });
 
+    // Message events leave in WhatsApp's order even while a media download runs: each batch waits for
+    // the one before it (media bytes are fetched in parallel, emitted in turn).
+    const emitInOrder = orderedEmitter(emit, (err) =>
+      log.error({ err }, 'could not report WhatsApp messages'),
+    );
+    const media = this.options.media;
+    const contentOf = (message: WAMessage, id: string) => {
+      const content = mapMessageContent(message.message);
+      if (!content || content.kind !== 'media' || !media || media.maxBytes === 0) return content;
+      return withStoredMedia(
+        content,
+        { locationId: options.locationId, waMessageId: id },
+        () =>
+          downloadMediaMessage(
+            message,
+            'buffer',
+            {},
+            {
+              logger: baileysLogger,
+              reuploadRequest: (m) => socket.updateMediaMessage(m),
+            },
+          ),
+        media,
+        log,
+      );
+    };
+
     socket.ev.on('messages.upsert', ({ messages }) => {
+      const batch: Promise<WhatsAppEvent[]>[] = [];
       for (const message of messages) {
+        const events: Promise<WhatsAppEvent>[] = [];
         const party = partyOf(message);
-        const content = mapMessageContent(message.message);
         const id = message.key.id;
+        const content = party && id ? contentOf(message, id) : null;
         if (party && content && id) {
           const seconds = Number(message.messageTimestamp ?? 0);
-          emit({
-            type: 'message',
-            fromMe: !!message.key.fromMe,
-            waMessageId: id,
-            chatJid: party.jid,
-            party,
-            sentAt: seconds ? new Date(seconds * 1000) : new Date(),
-            content,
-          });
-          if (!message.key.fromMe) emit({ type: 'contact', party });
+          const sentAt = seconds ? new Date(seconds * 1000) : new Date();
+          const fromMe = !!message.key.fromMe;
+          events.push(
+            Promise.resolve(content).then((c) => ({
+              type: 'message' as const,
+              fromMe,
+              waMessageId: id,
+              chatJid: party.jid,
+              party,
+              sentAt,
+              content: c,
+            })),
+          );
+          if (!fromMe) events.push(Promise.resolve({ type: 'contact' as const, party }));
         }
         // A receipt can arrive while the upsert is still buffered; Baileys then merges it in here.
         const status =
           message.key.fromMe && message.status != null ? RECEIPT_STATUS[message.status] : undefined;
         if (party && id && status && status !== 'sent') {
-          emit({ type: 'receipt', waMessageId: id, chatJid: party.jid, status, at: new Date() });
+          events.push(
+            Promise.resolve({
+              type: 'receipt' as const,
+              waMessageId: id,
+              chatJid: party.jid,
+              status,
+              at: new Date(),
+            }),
+          );
         }
+        batch.push(Promise.all(events));
       }
+      emitInOrder(Promise.all(batch).then((lists) => lists.flat()));
     });
 
     socket.ev.on('messages.update', (updates) => {
+      const events: WhatsAppEvent[] = [];
       for (const { key, update } of updates) {
         const status = update.status != null ? RECEIPT_STATUS[update.status] : undefined;
         if (!status || !key.id || !key.fromMe || !isPersonalChat(key.remoteJid)) continue;
         const chatJid = key.remoteJid.endsWith('@lid') ? (key.remoteJidAlt ?? key.remoteJid) : key.remoteJid;
-        emit({ type: 'receipt', waMessageId: key.id, chatJid, status, at: new Date() });
+        events.push({ type: 'receipt', waMessageId: key.id, chatJid, status, at: new Date() });
       }
+      if (events.length > 0) emitInOrder(Promise.resolve(events));
     });
 
     return connection;

@@ -1,4 +1,5 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +20,7 @@ import {
   locationTokenResponseSchema,
   messageListSchema,
   tokenResponseSchema,
+  uploadFilesSchema,
   upsertContactSchema,
   conversationSearchSchema,
   type GhlContact,
@@ -68,6 +70,14 @@ export interface InboundMessageInput {
   date: string;
 }
 
+/** A file to attach to a conversation message. */
+export interface AttachmentFile {
+  /** With the extension GHL decides the type by (`photo.jpg`). */
+  fileName: string;
+  mimetype: string;
+  bytes: Uint8Array;
+}
+
 interface RequestSpec {
   endpoint: string;
   method: 'GET' | 'POST' | 'PUT';
@@ -77,6 +87,7 @@ interface RequestSpec {
   query?: Record<string, string | undefined>;
   json?: unknown;
   form?: Record<string, string | undefined>;
+  multipart?: { fields: Record<string, string>; file: AttachmentFile & { field: string } };
 }
 
 interface RawAnswer {
@@ -323,6 +334,42 @@ export class GhlApiClient implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * Uploads a file for a conversation (multipart, key `fileAttachment`, §4.7) and returns its URL, to
+   * be passed in a message's `attachments`. GHL refuses types outside its list with 415 and files too
+   * large with 413 (permanent errors).
+   */
+  async uploadAttachment(
+    auth: GhlAuth,
+    target: { locationId: string; contactId: string; conversationId: string },
+    file: AttachmentFile,
+  ): Promise<string> {
+    const body = this.parse(
+      'conversations.upload',
+      uploadFilesSchema,
+      await this.call({
+        endpoint: 'conversations.upload',
+        method: 'POST',
+        path: '/conversations/messages/upload',
+        auth,
+        version: GHL_API_VERSIONS.conversations,
+        multipart: {
+          fields: {
+            conversationId: target.conversationId,
+            contactId: target.contactId,
+            locationId: target.locationId,
+          },
+          file: { ...file, field: 'fileAttachment' },
+        },
+      }),
+    );
+    const url = body.uploadedFiles[file.fileName] ?? Object.values(body.uploadedFiles)[0];
+    if (!url) {
+      throw new GhlPermanentError('conversations.upload', 200, 'the answer names no uploaded file');
+    }
+    return url;
+  }
+
   /** One page of a conversation's messages, newest first. */
   async listMessages(
     auth: GhlAuth,
@@ -448,6 +495,10 @@ export class GhlApiClient implements OnApplicationShutdown {
       for (const [key, value] of Object.entries(spec.form)) if (value !== undefined) form.set(key, value);
       payload = Buffer.from(form.toString());
       headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (spec.multipart) {
+      const boundary = `----ghl-sync-${randomBytes(12).toString('hex')}`;
+      payload = multipartBody(boundary, spec.multipart.fields, spec.multipart.file);
+      headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
     }
     if (payload) headers['content-length'] = String(payload.length);
 
@@ -486,4 +537,30 @@ export class GhlApiClient implements OnApplicationShutdown {
       req.end(payload);
     });
   }
+}
+
+/** A multipart/form-data body (RFC 7578): the text fields, then the file. */
+function multipartBody(
+  boundary: string,
+  fields: Record<string, string>,
+  file: AttachmentFile & { field: string },
+): Buffer {
+  const quoted = (value: string) => value.replace(/["\\\r\n]/g, (c) => encodeURIComponent(c));
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${value}\r\n`,
+      ),
+    );
+  }
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(file.field)}"; filename="${quoted(file.fileName)}"\r\n` +
+        `Content-Type: ${file.mimetype}\r\n\r\n`,
+    ),
+    Buffer.from(file.bytes),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
+  return Buffer.concat(parts);
 }

@@ -82,3 +82,8 @@ export const messageListSchema = z
   .transform((body): z.infer<typeof messagePageSchema> =>
     Array.isArray(body.messages) ? (body as z.infer<typeof messagePageSchema>) : body.messages,
   );
+
+/** `POST /conversations/messages/upload`: file name → URL (GHL-CONTRACT §4.7). */
+export const uploadFilesSchema = z.looseObject({
+  uploadedFiles: z.record(z.string(), z.string().min(1)),
+});

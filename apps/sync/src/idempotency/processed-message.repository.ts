@@ -10,7 +10,14 @@ import { StatementBatcher } from '../db/statement-batcher';
  * - `done`: the side effect happened; its result is kept to answer duplicates.
  */
 export type ProcessedRecord =
-  | { state: 'pending'; attemptAt: number; conversationId?: string; contactId?: string }
+  | {
+      state: 'pending';
+      attemptAt: number;
+      conversationId?: string;
+      contactId?: string;
+      /** The GHL URL of the media this attempt uploaded: the message is written (and looked for) with it. */
+      attachment?: string;
+    }
   | { state: 'send_failed'; reason: string }
   | {
       state: 'done';

@@ -11,6 +11,7 @@ import {
   type MappingInput,
   type ProcessedRecord,
 } from '../idempotency/processed-message.repository';
+import { MediaAttachments } from '../media/media-attachments.service';
 import { GhlGateway } from '../tokens/ghl-gateway.service';
 import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
 import { ghlMessageBody } from './message-content';
@@ -65,6 +66,7 @@ export class GhlMessageWriter {
     private readonly gateway: GhlGateway,
     private readonly contacts: GhlContactResolver,
     private readonly processed: ProcessedMessageRepository,
+    private readonly media: MediaAttachments,
     @Inject(SYNC_CONFIG) config: SyncConfig,
     @Inject(SYNC_LOGGER) logger: Logger,
   ) {
@@ -88,6 +90,8 @@ export class GhlMessageWriter {
     this.gateway.precheckRateLimit(locationId);
 
     const begun = await this.processed.begin(key, locationId);
+    /** The media URL an earlier attempt uploaded (and may have written the message with). */
+    let uploaded: string | undefined;
     if (!begun.fresh) {
       const { record } = begun;
       switch (record.state) {
@@ -105,9 +109,14 @@ export class GhlMessageWriter {
               retryAfterMs: this.inFlightHorizonMs - begun.ageMs + 100,
             });
           }
-          const adopted = await this.reconcile(input, phone);
+          uploaded = record.attachment;
+          const adopted = await this.reconcile(input, phone, uploaded);
           if (adopted) return adopted;
-          await this.processed.updatePending(key, { state: 'pending', attemptAt: Date.now() });
+          await this.processed.updatePending(key, {
+            state: 'pending',
+            attemptAt: Date.now(),
+            ...(uploaded ? { attachment: uploaded } : {}),
+          });
           break;
         }
       }
@@ -131,6 +140,23 @@ export class GhlMessageWriter {
         );
       }
       const conversationId = await this.contacts.conversationFor(locationId, phone, contact);
+      if (!uploaded && input.content.kind === 'media' && input.content.stored) {
+        const url = await this.media.upload(input.content, {
+          locationId,
+          contactId: contact.contactId,
+          conversationId,
+          waMessageId: input.waMessageId,
+        });
+        if (url) {
+          // Recorded before the message is written, so a retry writes (and recognises) the same URL.
+          await this.processed.updatePending(key, {
+            state: 'pending',
+            attemptAt: Date.now(),
+            attachment: url,
+          });
+          uploaded = url;
+        }
+      }
       posted = true;
       const message = await this.gateway.call(locationId, (auth) =>
         this.gateway.api.addInboundMessage(auth, {
@@ -138,7 +164,7 @@ export class GhlMessageWriter {
           contactId: contact.contactId,
           conversationId,
           ...(this.providerId ? { conversationProviderId: this.providerId } : {}),
-          ...ghlMessageBody(input.content),
+          ...ghlMessageBody(input.content, uploaded),
           altId: input.waMessageId,
           direction: input.direction,
           date: input.sentAt,
@@ -203,11 +229,16 @@ export class GhlMessageWriter {
       done ? this.processed.complete(input.key, input.locationId, done.record, mapping) : undefined,
       input.announce(result),
     ]);
+    if (done && input.content.kind === 'media') this.media.release(input.content);
     return result;
   }
 
   /** Looks for the message in its GHL conversation; adopts it (records it as done) when found. */
-  private async reconcile(input: WaMessageToWrite, phone: string): Promise<WriteResult | null> {
+  private async reconcile(
+    input: WaMessageToWrite,
+    phone: string,
+    uploaded: string | undefined,
+  ): Promise<WriteResult | null> {
     const { locationId } = input;
     const contact = await this.contacts.contactFor(locationId, { phone, pushName: null }, { useName: false });
     if (!contact.conversationId) return null;
@@ -217,7 +248,7 @@ export class GhlMessageWriter {
       const list = await this.gateway.call(locationId, (auth) =>
         this.gateway.api.listMessages(auth, conversationId, { lastMessageId, limit: RECONCILE_PAGE_SIZE }),
       );
-      const found = list.messages.find((m) => isSameMessage(m, input));
+      const found = list.messages.find((m) => isSameMessage(m, input, uploaded));
       if (found) {
         this.logger.info(
           { locationId, waMessageId: input.waMessageId, ghlMessageId: found.id },
@@ -255,12 +286,13 @@ function mayHaveBeenApplied(err: unknown): boolean {
 export function isSameMessage(
   message: GhlMessage,
   input: Pick<WaMessageToWrite, 'waMessageId' | 'direction' | 'sentAt' | 'content'>,
+  uploaded?: string,
 ): boolean {
   if (typeof message.altId === 'string' && message.altId !== '') return message.altId === input.waMessageId;
   if (message.direction !== undefined && message.direction !== input.direction) return false;
   const written = message.dateAdded ? Date.parse(message.dateAdded) : NaN;
   if (written !== Date.parse(input.sentAt)) return false;
-  const expected = ghlMessageBody(input.content);
+  const expected = ghlMessageBody(input.content, uploaded);
   if ((message.body ?? '') !== (expected.message ?? '')) return false;
   const attachments = message.attachments ?? [];
   return (expected.attachments ?? []).every((url) => attachments.includes(url));

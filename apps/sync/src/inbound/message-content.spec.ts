@@ -21,6 +21,14 @@ describe('WhatsApp content as a GHL message', () => {
     expect(ghlMessageBody({ ...media, caption: null })).toEqual({ attachments: [media.url] });
   });
 
+  it('attaches the URL GHL gave for uploaded bytes', () => {
+    const uploaded = 'https://ghl.example/files/photo.jpg';
+    expect(ghlMessageBody({ ...media, url: null }, uploaded)).toEqual({
+      message: 'look',
+      attachments: [uploaded],
+    });
+  });
+
   it('labels media whose bytes stay on WhatsApp', () => {
     expect(ghlMessageBody({ ...media, url: null })).toEqual({ message: '[image: photo.jpg] look' });
     expect(ghlMessageBody({ ...media, url: null, caption: null, fileName: null })).toEqual({
@@ -73,5 +81,18 @@ describe('finding a message an interrupted attempt wrote', () => {
     const written = { id: 'g1', direction: 'inbound', dateAdded: input.sentAt, body: 'look' };
     expect(isSameMessage({ ...written, attachments: [media.url] }, withMedia)).toBe(true);
     expect(isSameMessage({ ...written, attachments: [] }, withMedia)).toBe(false);
+  });
+
+  it('recognises uploaded media by the URL the interrupted attempt recorded', () => {
+    const stored = {
+      ...input,
+      content: { ...media, url: null, stored: { objectName: 'l/3EB0AAA', sizeBytes: 10 } },
+    };
+    const written = { id: 'g1', direction: 'inbound', dateAdded: input.sentAt, body: 'look' };
+    const uploaded = 'https://ghl.example/files/a.jpg';
+    expect(isSameMessage({ ...written, attachments: [uploaded] }, stored, uploaded)).toBe(true);
+    expect(
+      isSameMessage({ ...written, attachments: ['https://ghl.example/files/b.jpg'] }, stored, uploaded),
+    ).toBe(false);
   });
 });

@@ -1,17 +1,21 @@
 import type { MessageContent } from '@app/contracts';
 
 /**
- * A WhatsApp message as GHL takes it: text as the body; media as an attachment URL when the bytes are
- * reachable at one (GHL accepts URLs, §4.2), with the caption as the body; media whose bytes stay on
- * WhatsApp becomes a labelled body so the conversation still shows that something was sent.
+ * A WhatsApp message as GHL takes it: text as the body; media as an attachment URL (GHL accepts URLs,
+ * §4.2) when the bytes are at one, or were `uploaded` to GHL, with the caption as the body; media GHL
+ * could not get becomes a labelled body so the conversation still shows that something was sent.
  */
-export function ghlMessageBody(content: MessageContent): { message?: string; attachments?: string[] } {
+export function ghlMessageBody(
+  content: MessageContent,
+  uploaded?: string | null,
+): { message?: string; attachments?: string[] } {
   switch (content.kind) {
     case 'text':
       return { message: content.text };
     case 'media': {
       const caption = content.caption?.trim() || undefined;
-      if (content.url) return { ...(caption ? { message: caption } : {}), attachments: [content.url] };
+      const url = content.url ?? uploaded;
+      if (url) return { ...(caption ? { message: caption } : {}), attachments: [url] };
       const label = `[${content.mediaType}${content.fileName ? `: ${content.fileName}` : ''}]`;
       return { message: caption ? `${label} ${caption}` : label };
     }

@@ -29,6 +29,8 @@ describe('sessionWorkerConfigSchema', () => {
       MAX_CONNECTS_IN_FLIGHT: 10,
       SHUTDOWN_HANDOFF_MS: 10_000,
       QR_MAX_REFS: 6,
+      MEDIA_MAX_BYTES: 25 * 1024 * 1024,
+      MEDIA_DOWNLOAD_TIMEOUT_MS: 30_000,
     });
   });
 

@@ -39,6 +39,13 @@ const sessionWorker = defineEnvSchema(
      * this long plus 5 s is closed with 408, and WhatsApp drops a client that stops pinging.
      */
     WA_KEEPALIVE_MS: envVar(integer(1_000, 300_000), '30000'),
+    /**
+     * Media messages up to this size are downloaded from WhatsApp and stored for the sync (GHL
+     * attachments); larger ones, or all with 0, carry metadata only.
+     */
+    MEDIA_MAX_BYTES: envVar(integer(0, 1_073_741_824), '26214400'),
+    /** Bound on downloading and storing one message's media; a message never waits longer for it. */
+    MEDIA_DOWNLOAD_TIMEOUT_MS: envVar(integer(1_000, 600_000), '30000'),
     /** Baileys' own log lines are forwarded at this level and above. */
     BAILEYS_LOG_LEVEL: envVar(oneOf(LOG_LEVELS), 'warn'),
   },

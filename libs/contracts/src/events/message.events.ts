@@ -4,8 +4,19 @@ import { e164Schema, isoDateTimeSchema, opaqueIdSchema } from '../ids';
 export const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker'] as const;
 
 /**
- * Message content, shared by events and the send command. Media is metadata for now: the bytes stay
- * in WhatsApp (inbound) or at a URL (outbound); a later issue adds transfer.
+ * Where the session worker put the bytes of a WhatsApp media message: an object in the bus's media
+ * object store (`MEDIA_BUCKET`), fetched by name. The bytes never travel inside an event.
+ */
+export const storedMediaSchema = z.object({
+  objectName: z.string().min(1).max(500),
+  sizeBytes: z.number().int().nonnegative(),
+});
+export type StoredMedia = z.infer<typeof storedMediaSchema>;
+
+/**
+ * Message content, shared by events and the send command. Media is metadata plus where the bytes
+ * are: at a URL (outbound sends), in the media object store (`stored`, what the worker downloaded
+ * from WhatsApp), or nowhere we can reach (both null: only WhatsApp has them).
  */
 export const messageContentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), text: z.string().min(1).max(65536) }),
@@ -18,6 +29,8 @@ export const messageContentSchema = z.discriminatedUnion('kind', [
     sizeBytes: z.number().int().nonnegative().nullable(),
     /** Where the bytes can be fetched from (outbound sends), or null when they are only on WhatsApp. */
     url: z.url().nullable(),
+    /** The bytes in the media object store; absent or null when the worker did not store them. */
+    stored: storedMediaSchema.nullable().optional(),
   }),
 ]);
 export type MessageContent = z.infer<typeof messageContentSchema>;
