@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '@app/wa-sandbox-client/repo-paths';
@@ -15,6 +15,8 @@ export interface AppProcessOptions {
   env: Record<string, string>;
   /** Extra node flags, e.g. `['-r', preload]`. */
   nodeArgs?: string[];
+  /** Every output line is also appended to this file (long runs keep only the last lines in memory). */
+  logFile?: string;
 }
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
@@ -27,6 +29,7 @@ export class AppProcess {
   readonly lines: LogLine[] = [];
   readonly rawLines: string[] = [];
   private readonly child: ChildProcess;
+  private readonly logStream?: WriteStream;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(readonly options: AppProcessOptions) {
@@ -38,12 +41,15 @@ export class AppProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     liveApps.add(this.child);
+    if (options.logFile) this.logStream = createWriteStream(options.logFile, { flags: 'a' });
     this.exited = new Promise((done) =>
       this.child.once('exit', (code, signal) => {
         liveApps.delete(this.child);
         done({ code, signal });
       }),
     );
+    // The last lines are flushed once both output streams are read to the end.
+    this.child.once('close', () => this.logStream?.end());
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.record(line));
     }
@@ -59,6 +65,7 @@ export class AppProcess {
   }
 
   private record(line: string): void {
+    this.logStream?.write(`${line}\n`);
     this.rawLines.push(line);
     if (this.rawLines.length > LINES_KEPT) this.rawLines.shift();
     try {

@@ -22,6 +22,8 @@ export interface NatsServerHandle {
   readonly url: string;
   readonly port: number;
   readonly storeDir: string | null;
+  /** The server's process id while it runs (e.g. to sample its memory). */
+  readonly pid: number | undefined;
   /** Stops the server for good and deletes its store directory. Idempotent. */
   stop(): Promise<void>;
   /** Stops the process but keeps the port and store, so `up()` brings the same data back. */
@@ -96,6 +98,10 @@ class LocalNatsServer implements NatsServerHandle {
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async startOnFreePort(): Promise<void> {

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from './postgres';
 import { SandboxProcess } from '@app/wa-sandbox-client/sandbox.process';
 import { builtPaths } from '@app/wa-sandbox-client/repo-paths';
 import type { Subscription } from 'nats';
+import { join } from 'node:path';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 
@@ -49,6 +50,14 @@ export interface WorkerClusterOptions {
   workerEnv?: Record<string, string>;
   /** Prefix of the throwaway database's name; it must contain `test`. */
   databasePrefix?: string;
+  /** A NATS server to use instead of starting one; the cluster owns it from then on (`stop()` stops it). */
+  nats?: NatsServerHandle;
+  /** A database to use instead of one on the machine's server; migrated here, dropped by `stop()`. */
+  database?: TestDatabase;
+  /** Where workers reach NATS and Postgres when not directly, e.g. through a fault-injecting proxy. */
+  workerUrls?: { nats?: string; database?: string };
+  /** Each worker's output is also appended to `<logDir>/<worker id>.log`. */
+  logDir?: string;
 }
 
 /** Called for every event the cluster sees, with the local time it arrived. */
@@ -90,6 +99,8 @@ export class WorkerCluster {
   readonly events: EventEnvelope[] = [];
   private readonly listeners = new Set<ClusterEventListener>();
   private workerEnv: Record<string, string> = FAST_WORKER_ENV;
+  private workerUrls: { nats?: string; database?: string } = {};
+  private logDir?: string;
   private sub?: Subscription;
 
   private constructor(
@@ -105,8 +116,8 @@ export class WorkerCluster {
     sandboxEnv: NodeJS.ProcessEnv = {},
     options: WorkerClusterOptions = {},
   ): Promise<WorkerCluster> {
-    const nats = await startNatsServer();
-    const db = await createTestDatabase(options.databasePrefix ?? 'test_worker_e2e');
+    const nats = options.nats ?? (await startNatsServer());
+    const db = options.database ?? (await createTestDatabase(options.databasePrefix ?? 'test_worker_e2e'));
     await runMigrations(db.url, () => undefined);
     const dataSource = await createDataSource(db.url).initialize();
     const sandbox = await SandboxProcess.start({ env: { LOG_LEVEL: 'warn', ...sandboxEnv } });
@@ -121,6 +132,8 @@ export class WorkerCluster {
       new CommandBus(connection, logger),
     );
     if (options.workerEnv) cluster.workerEnv = options.workerEnv;
+    if (options.workerUrls) cluster.workerUrls = options.workerUrls;
+    cluster.logDir = options.logDir;
     cluster.sub = connection.nc.subscribe('evt.>', {
       callback: (_err, msg) => {
         const receivedAt = Date.now();
@@ -154,10 +167,11 @@ export class WorkerCluster {
     const worker = AppProcess.start({
       app: 'session-worker',
       nodeArgs: ['-r', builtPaths.trustPreload()],
+      ...(this.logDir ? { logFile: join(this.logDir, `${id}.log`) } : {}),
       env: {
         ...this.workerEnv,
-        NATS_URL: this.nats.url,
-        DATABASE_URL: this.db.url,
+        NATS_URL: this.workerUrls.nats ?? this.nats.url,
+        DATABASE_URL: this.workerUrls.database ?? this.db.url,
         HTTP_PORT: String(port),
         INSTANCE_ID: id,
         WA_WS_URL: this.sandbox.wsUrl,
