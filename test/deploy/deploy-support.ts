@@ -95,8 +95,15 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
-/** `kubectl kustomize <dir>`: offline, with the kustomize built into kubectl (KUBECTL overrides the binary). */
+const rendered = new Map<string, K8sObject[]>();
+
+/**
+ * `kubectl kustomize <dir>`: offline, with the kustomize built into kubectl (KUBECTL overrides the
+ * binary). Rendered once per test file; callers must not change the objects.
+ */
 export function renderKustomization(dir: string): K8sObject[] {
+  const cached = rendered.get(dir);
+  if (cached) return cached;
   const kubectl = process.env.KUBECTL ?? 'kubectl';
   let output: string;
   try {
@@ -111,9 +118,11 @@ export function renderKustomization(dir: string): K8sObject[] {
         `${error instanceof Error ? error.message : String(error)}\n${stderr}`,
     );
   }
-  return parseAllDocuments(output)
+  const objects = parseAllDocuments(output)
     .map((doc) => doc.toJS() as K8sObject | null)
     .filter((obj): obj is K8sObject => obj !== null);
+  rendered.set(dir, objects);
+  return objects;
 }
 
 /** The image reference without registry path and tag: `registry.example.com/wa-bridge/api:1.0.0` → `api`. */
