@@ -20,6 +20,7 @@ import { MessageStatusHandler } from './outbound/message-status.handler';
 import { PhoneOutboundHandler } from './outbound/phone-outbound.handler';
 import { GhlRateLimiter } from './rate-limit/ghl-rate-limiter.service';
 import { RateLimitRepository } from './rate-limit/rate-limit.repository';
+import { ReplayOutcomeReporter } from './replay/replay-outcome.reporter';
 import { GhlGateway } from './tokens/ghl-gateway.service';
 import { GhlTokenService } from './tokens/ghl-token.service';
 import { TokenRefreshSweeper } from './tokens/token-refresh.sweeper';
@@ -69,6 +70,7 @@ export class SyncModule {
         MessageStatusHandler,
         GhlOutboundHandler,
         ExchangeCodeHandler,
+        ReplayOutcomeReporter,
         SyncConsumers,
       ],
     };

@@ -10,3 +10,4 @@ export * from './define-env-schema';
 export * from './apps/api-config.schema';
 export * from './apps/session-worker-config.schema';
 export * from './apps/sync-config.schema';
+export * from './apps/replay-cli-config.schema';

@@ -3,3 +3,4 @@ export * from './envelope';
 export * from './events';
 export * from './commands';
 export * from './subjects';
+export * from './replay';

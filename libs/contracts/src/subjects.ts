@@ -1,6 +1,7 @@
 import { CommandType, COMMANDS, isCommandType } from './commands';
 import { EventType, isEventType } from './events';
 import { GLOBAL_SCOPE, locationIdSchema } from './ids';
+import { replayRunIdSchema } from './replay';
 
 /**
  * Subject layout. The location is always the second token so that one location's traffic can be
@@ -11,8 +12,15 @@ import { GLOBAL_SCOPE, locationIdSchema } from './ids';
  *   cmd.<locationId>.<commandType>      request/reply commands (core NATS, not stored)
  *   dlq.<original subject>              dead letters (stream DLQ)
  *   replay.<locationId>.<eventType>     events re-fed by the replay tool (stream REPLAY)
+ *   replay-outcome.<runId>              what sync did with each replayed event (core NATS, not stored)
  */
-export const SUBJECT_ROOTS = { events: 'evt', commands: 'cmd', deadLetters: 'dlq', replay: 'replay' } as const;
+export const SUBJECT_ROOTS = {
+  events: 'evt',
+  commands: 'cmd',
+  deadLetters: 'dlq',
+  replay: 'replay',
+  replayOutcomes: 'replay-outcome',
+} as const;
 
 function assertLocationToken(locationId: string): void {
   if (!locationIdSchema.safeParse(locationId).success) {
@@ -34,6 +42,20 @@ export function eventFilter(locationId: string, type?: EventType | `${string}.>`
 export function replaySubject(type: EventType, locationId: string): string {
   assertLocationToken(locationId);
   return `${SUBJECT_ROOTS.replay}.${locationId}.${type}`;
+}
+
+export function replayOutcomeSubject(runId: string): string {
+  if (!replayRunIdSchema.safeParse(runId).success) {
+    throw new Error(`invalid replay run id for a subject: ${JSON.stringify(runId)}`);
+  }
+  return `${SUBJECT_ROOTS.replayOutcomes}.${runId}`;
+}
+
+/** Filter for one location's dead letters, whether the original was live (`evt.`) or replayed. */
+export function deadLetterFilter(locationId?: string): string {
+  if (locationId === undefined) return `${SUBJECT_ROOTS.deadLetters}.>`;
+  assertLocationToken(locationId);
+  return `${SUBJECT_ROOTS.deadLetters}.*.${locationId}.>`;
 }
 
 export function commandSubject(type: CommandType, locationId?: string): string {

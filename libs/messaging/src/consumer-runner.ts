@@ -31,6 +31,8 @@ export interface HandlerContext {
   isFinalDelivery: boolean;
   /** Tells the server the handler is still busy, resetting ack_wait. Call it during long work. */
   working(): void;
+  /** A header of the delivered message; undefined when absent or empty. */
+  header(name: string): string | undefined;
 }
 
 /**
@@ -327,6 +329,7 @@ export class ConsumerRunner {
           streamSeq: info.streamSequence,
           isFinalDelivery: isFinalDelivery(deliveryCount, this.def.maxDeliver),
           working: () => msg.working(),
+          header: (name) => msg.headers?.get(name) || undefined,
         };
         const started = performance.now();
         try {

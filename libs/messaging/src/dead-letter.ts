@@ -1,4 +1,4 @@
-import { deadLetterSubject } from '@app/contracts';
+import { deadLetterSubject, SUBJECT_ROOTS } from '@app/contracts';
 import { DeadLetterKind } from './settlement';
 
 /** Headers every dead letter carries, so a human or the replay tool can tell what failed and where. */
@@ -77,4 +77,59 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
 /** Header values are one line of visible text on the wire. */
 function headerValue(value: string): string {
   return value.replace(/[\r\n]+/g, ' ').trim() || '-';
+}
+
+/** A stored dead letter as a person (or the replay tool) reads it. */
+export interface DeadLetterEntry {
+  /** Sequence in the DLQ stream: how an operator names one dead letter. */
+  seq: number;
+  storedAt: Date;
+  /** Where the message was published, and where a redrive puts it back. */
+  originalSubject: string;
+  /** The location token of the original subject, when it has one. */
+  locationId: string | null;
+  reason: string;
+  /** `invalid`, `permanent` or `exhausted`, as the consumer decided. */
+  errorKind: string;
+  consumer: string | null;
+  deliveryCount: number | null;
+  /** The original message's place in its stream. */
+  originalStream: string | null;
+  originalSeq: number | null;
+  failedAt: string | null;
+  eventId: string | null;
+  eventType: string | null;
+}
+
+/** Reads the `Dlq-*` headers of a stored dead letter; a letter missing them still lists, with what is known. */
+export function readDeadLetter(stored: {
+  seq: number;
+  subject: string;
+  storedAt: Date;
+  headers: { get(name: string): string } | undefined;
+}): DeadLetterEntry {
+  const header = (name: string): string | null => stored.headers?.get(name) || null;
+  const number = (name: string): number | null => {
+    const value = Number(header(name));
+    return Number.isSafeInteger(value) && value > 0 ? value : null;
+  };
+  const prefix = `${SUBJECT_ROOTS.deadLetters}.`;
+  const originalSubject =
+    header(DLQ_HEADERS.originalSubject) ??
+    (stored.subject.startsWith(prefix) ? stored.subject.slice(prefix.length) : stored.subject);
+  return {
+    seq: stored.seq,
+    storedAt: stored.storedAt,
+    originalSubject,
+    locationId: originalSubject.split('.')[1] || null,
+    reason: header(DLQ_HEADERS.reason) ?? 'no reason recorded',
+    errorKind: header(DLQ_HEADERS.errorKind) ?? 'unknown',
+    consumer: header(DLQ_HEADERS.consumer),
+    deliveryCount: number(DLQ_HEADERS.deliveryCount),
+    originalStream: header(DLQ_HEADERS.stream),
+    originalSeq: number(DLQ_HEADERS.streamSeq),
+    failedAt: header(DLQ_HEADERS.failedAt),
+    eventId: header(DLQ_HEADERS.eventId),
+    eventType: header(DLQ_HEADERS.eventType),
+  };
 }

@@ -7,7 +7,7 @@ import {
   eventSubject,
   parseEvent,
 } from '@app/contracts';
-import { ErrorCode, NatsError, PubAck } from 'nats';
+import { ErrorCode, headers as natsHeaders, MsgHdrs, NatsError, PubAck } from 'nats';
 import type { Logger } from 'pino';
 import { busMetrics } from './bus.metrics';
 import { BusUnavailableError } from './errors/bus-unavailable.error';
@@ -30,6 +30,8 @@ export interface PublishResult<T extends EventType = EventType> {
 export interface PublishEnvelopeOptions {
   /** De-dup id; defaults to the envelope id. A replay run sets its own so the same event can be re-fed. */
   msgId?: string;
+  /** Extra headers (e.g. the replay run); never `Nats-*`, which the server interprets. */
+  headers?: Record<string, string>;
 }
 
 const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
@@ -73,18 +75,32 @@ export class EventBus {
   ): Promise<PublishResult<T>> {
     const valid = parseEvent(envelope) as EventEnvelope<T>;
     const subject = subjectOverride ?? eventSubject(valid.type, valid.locationId);
-    return this.send(valid, subject, options.msgId ?? valid.id);
+    return this.send(valid, subject, options.msgId ?? valid.id, options.headers);
   }
 
   private async send<T extends EventType>(
     envelope: EventEnvelope<T>,
     subject: string,
     msgId: string,
+    extraHeaders?: Record<string, string>,
   ): Promise<PublishResult<T>> {
     const data = Buffer.from(JSON.stringify(envelope));
+    let hdrs: MsgHdrs | undefined;
+    if (extraHeaders) {
+      hdrs = natsHeaders();
+      for (const [key, value] of Object.entries(extraHeaders)) {
+        if (key.toLowerCase().startsWith('nats-'))
+          throw new Error(`header ${key} is reserved for the server`);
+        hdrs.set(key, value);
+      }
+    }
     let ack: PubAck;
     try {
-      ack = await this.connection.js.publish(subject, data, { msgID: msgId, timeout: this.publishTimeoutMs });
+      ack = await this.connection.js.publish(subject, data, {
+        msgID: msgId,
+        timeout: this.publishTimeoutMs,
+        headers: hdrs,
+      });
     } catch (err) {
       const unavailable = asUnavailable(err, subject, this.publishTimeoutMs);
       busMetrics.publishFailures.inc({ type: envelope.type, reason: unavailable ? 'unavailable' : 'error' });

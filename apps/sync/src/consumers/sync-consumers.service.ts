@@ -9,6 +9,7 @@ import { GhlOutboundHandler } from '../outbound/ghl-outbound.handler';
 import { MessageStatusHandler } from '../outbound/message-status.handler';
 import { PhoneOutboundHandler } from '../outbound/phone-outbound.handler';
 import { withDeliveryAttempt } from '../rate-limit/delivery-attempt';
+import { ReplayOutcomeReporter } from '../replay/replay-outcome.reporter';
 import { GhlTokenService } from '../tokens/ghl-token.service';
 import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
 
@@ -17,7 +18,8 @@ const BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 
 /**
  * The sync's durable consumers, on the live events and on the replay stream (a replayed event goes
- * through the same idempotent handlers, so it never writes to GHL twice):
+ * through the same idempotent handlers, so it never writes to GHL twice; the outcome of an event the
+ * replay tool re-fed is reported to it):
  *
  * - `message.*` (inbound, outbound, status), one chat's events in order (ordering key location+chat);
  * - `ghl.outbound_requested`, one contact's messages in order.
@@ -36,6 +38,7 @@ export class SyncConsumers implements OnApplicationBootstrap {
     private readonly statuses: MessageStatusHandler,
     private readonly ghlOutbound: GhlOutboundHandler,
     private readonly tokens: GhlTokenService,
+    private readonly replayOutcomes: ReplayOutcomeReporter,
     @Inject(SYNC_CONFIG) private readonly config: SyncConfig,
     @Inject(SYNC_LOGGER) logger: Logger,
   ) {
@@ -50,6 +53,10 @@ export class SyncConsumers implements OnApplicationBootstrap {
       [STREAMS.events, SUBJECT_ROOTS.events, 'sync'],
       [STREAMS.replay, SUBJECT_ROOTS.replay, 'sync-replay'],
     ] as const) {
+      // Replayed events have consumers of their own, smaller, so live events never queue behind them.
+      // Both report the outcome of an event the replay tool re-fed (a replay, or a redriven dead letter).
+      const replay = stream === STREAMS.replay;
+      const concurrency = replay ? this.config.SYNC_REPLAY_CONCURRENCY : this.config.SYNC_CONCURRENCY;
       this.runners.push(
         this.factory.create({
           consumer: {
@@ -57,12 +64,12 @@ export class SyncConsumers implements OnApplicationBootstrap {
             durable: `${prefix}-messages`,
             filterSubject: `${root}.*.message.>`,
             description: 'WhatsApp messages, outbound copies and receipts into GHL',
-            ...this.delivery(),
+            ...this.delivery(replay),
           },
-          concurrency: this.config.SYNC_CONCURRENCY,
+          concurrency,
           orderingKey: (envelope) => `${envelope.locationId}|${chatOf(envelope)}`,
           backoffMs: BACKOFF_MS,
-          handler: (envelope, ctx) => this.routeMessage(envelope, ctx),
+          handler: this.replayOutcomes.wrap((envelope, ctx) => this.routeMessage(envelope, ctx)),
         }),
         this.factory.create({
           consumer: {
@@ -70,21 +77,22 @@ export class SyncConsumers implements OnApplicationBootstrap {
             durable: `${prefix}-ghl-outbound`,
             filterSubject: `${root}.*.ghl.outbound_requested`,
             description: 'GHL provider messages out over WhatsApp',
-            ...this.delivery(),
+            ...this.delivery(replay),
           },
-          concurrency: Math.max(1, Math.ceil(this.config.SYNC_CONCURRENCY / 4)),
+          concurrency: Math.max(1, Math.ceil(concurrency / 4)),
           orderingKey: (envelope) =>
             envelope.type === 'ghl.outbound_requested'
               ? `${envelope.locationId}|${envelope.payload.contactId}`
               : envelope.locationId,
           backoffMs: BACKOFF_MS,
-          handler: (envelope, ctx) =>
+          handler: this.replayOutcomes.wrap((envelope, ctx) =>
             withCorrelation(envelope.correlationId, () =>
               withDeliveryAttempt(ctx.deliveryCount, async () => {
                 if (envelope.type !== 'ghl.outbound_requested') return this.unexpected(envelope, ctx);
                 await this.ghlOutbound.handle(envelope, ctx);
               }),
             ),
+          ),
         }),
       );
     }
@@ -92,9 +100,9 @@ export class SyncConsumers implements OnApplicationBootstrap {
     this.logger.info({ consumers: this.runners.map((r) => r.name) }, 'sync consumers started');
   }
 
-  private delivery() {
+  private delivery(replay: boolean) {
     return {
-      maxDeliver: this.config.SYNC_MAX_DELIVER,
+      maxDeliver: replay ? this.config.SYNC_REPLAY_MAX_DELIVER : this.config.SYNC_MAX_DELIVER,
       ackWaitMs: this.config.SYNC_ACK_WAIT,
       maxAckPending: this.config.SYNC_MAX_ACK_PENDING,
     };

@@ -5,6 +5,7 @@ import { EventBus, PermanentError, TransientError, describeError, type HandlerCo
 import type { Logger } from 'pino';
 import { GhlError, type AnyGhlError } from '../ghl/ghl.errors';
 import { withJitter } from '../rate-limit/rate-limit.policy';
+import { noteSyncOutcome } from '../replay/replay-outcome.reporter';
 import { LocationBlockedError } from '../tokens/token.errors';
 import { SYNC_CONFIG, SYNC_LOGGER } from '../sync.tokens';
 
@@ -51,6 +52,7 @@ export class SyncResults {
       // An applied result is stored once even when the handler runs again after a lost ack.
       { causedBy: source, ...(outcome === 'applied' ? { id: `ghl-sync:${source.id}` } : {}) },
     );
+    noteSyncOutcome(outcome, fields);
   }
 
   /** Runs one event's work; on failure decides the settlement and reports a final failure. */

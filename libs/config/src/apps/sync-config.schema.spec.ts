@@ -19,6 +19,8 @@ describe('syncConfigSchema', () => {
       SYNC_MAX_DELIVER: 20,
       SYNC_ACK_WAIT: 60_000,
       SYNC_MAX_ACK_PENDING: 20_000,
+      SYNC_REPLAY_CONCURRENCY: 16,
+      SYNC_REPLAY_MAX_DELIVER: 5,
     });
     const config = parseEnv(syncConfigSchema, {});
     expect(config.GHL_APP_ID).toBeUndefined();

@@ -85,6 +85,10 @@ const sync = defineEnvSchema({
   SYNC_ACK_WAIT: envVar(duration, '60s'),
   /** Events out at once per consumer, including those waiting for a delayed retry (rate limits). */
   SYNC_MAX_ACK_PENDING: envVar(integer(1, 1_000_000), '20000'),
+  /** Replayed events handled at once; replays have consumers of their own, so live events never queue behind them. */
+  SYNC_REPLAY_CONCURRENCY: envVar(integer(1, 1_024), '16'),
+  /** Deliveries of a replayed event before it is reported failed (and dead-lettered): an operator is waiting. */
+  SYNC_REPLAY_MAX_DELIVER: envVar(integer(1, 1_000), '5'),
 });
 
 export const syncConfigSchema = sync.schema;
