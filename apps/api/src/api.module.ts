@@ -24,6 +24,8 @@ import { OAuthController } from './oauth/oauth.controller';
 import { OpenApiController } from './openapi/openapi.controller';
 import { QrRenderer } from './qr/qr-renderer';
 import { QrController } from './qr/qr.controller';
+import { TimelineController } from './timeline/timeline.controller';
+import { TimelineService } from './timeline/timeline.service';
 import { GhlWebhooksController } from './webhooks/ghl-webhooks.controller';
 import { InstallationLifecycleService } from './webhooks/installation-lifecycle.service';
 import { InstallationRepository } from './webhooks/installation.repository';
@@ -38,6 +40,7 @@ export class ApiModule {
       imports: [CoreModule.forRoot({ app: 'api', config, logger })],
       controllers: [
         LocationsController,
+        TimelineController,
         QrController,
         DashboardStreamController,
         SessionController,
@@ -64,6 +67,7 @@ export class ApiModule {
         QrRenderer,
         LocationEventHub,
         DashboardStreamService,
+        TimelineService,
         // webhooks
         WebhookSignatureVerifier,
         InstallationRepository,

@@ -79,6 +79,8 @@ export async function* readStream(
           headers: msg.headers,
           data: msg.data,
         };
+        // The last match: do not wait for the pull to be declared complete.
+        if (pending === 0) break;
       }
       if (received === 0) return;
     }

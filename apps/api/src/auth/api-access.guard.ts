@@ -4,16 +4,17 @@ import { locationIdSchema } from '@app/contracts';
 import type { Response } from 'express';
 import { ApiError } from '../http/api-error';
 import { ApiKeyService } from './api-key.service';
-import { ADMIN_ONLY, PUBLIC_ROUTE } from './auth.decorators';
+import { ADMIN_ONLY, OPERATOR_ONLY, PUBLIC_ROUTE } from './auth.decorators';
 import { DASHBOARD_TOKEN_PREFIX, DashboardSessionService } from './dashboard-session.service';
-import { canAccessLocation, type AuthedRequest, type Principal } from './principal';
+import { canAccessLocation, isOperator, type AuthedRequest, type Principal } from './principal';
 import { RateLimitService } from './rate-limit.service';
 
 /**
  * The one gate of `/api`: deny by default. Every route under /api needs a credential unless marked
- * `@Public()`; the credential is rate limited; `@AdminOnly()` routes need an admin; and any route with a
- * `:locationId` is reachable only by an admin or a credential of that very location. Routes outside
- * /api (probes, webhooks, OAuth, the page) have their own checks and pass through untouched.
+ * `@Public()`; the credential is rate limited; `@AdminOnly()` routes need an admin and `@OperatorOnly()`
+ * routes an API key; and any route with a `:locationId` is reachable only by an admin or a credential
+ * of that very location. Routes outside /api (probes, webhooks, OAuth, the page) have their own checks
+ * and pass through untouched.
  */
 @Injectable()
 export class ApiAccessGuard implements CanActivate {
@@ -47,6 +48,9 @@ export class ApiAccessGuard implements CanActivate {
 
     if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) && principal.kind !== 'admin') {
       throw ApiError.forbidden('admin_required', 'this endpoint needs an admin API key');
+    }
+    if (this.reflector.getAllAndOverride<boolean>(OPERATOR_ONLY, targets) && !isOperator(principal)) {
+      throw ApiError.forbidden('operator_required', 'this endpoint needs an operator API key');
     }
     const locationId = (req.params as Record<string, string | undefined>).locationId;
     if (locationId !== undefined) {

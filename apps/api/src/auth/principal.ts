@@ -27,3 +27,8 @@ export function canAccessLocation(principal: Principal, locationId: string): boo
       return principal.locationId === locationId;
   }
 }
+
+/** API keys are operators' credentials; dashboard sessions are a tenant's people. */
+export function isOperator(principal: Principal): boolean {
+  return principal.kind === 'admin' || principal.via === 'api_key';
+}

@@ -9,12 +9,15 @@ import { AllowedOrigins } from '../http/allowed-origins';
 import { renderDashboard } from './dashboard.page';
 import { DASHBOARD_SCRIPT } from './dashboard.script';
 import { DASHBOARD_CSS } from './dashboard.styles';
+import { renderOperatorPage } from './operator.page';
+import { OPERATOR_SCRIPT } from './operator.script';
 
 const pageQuerySchema = z.object({ locationId: locationIdSchema.optional() });
 
 const etag = (text: string) => `"${createHash('sha256').update(text).digest('base64url').slice(0, 22)}"`;
 const SCRIPT_ETAG = etag(DASHBOARD_SCRIPT);
 const CSS_ETAG = etag(DASHBOARD_CSS);
+const OPERATOR_SCRIPT_ETAG = etag(OPERATOR_SCRIPT);
 
 /**
  * The page GHL embeds (`/app?locationId=…`), served by the api with no build step. It may be framed only
@@ -55,6 +58,33 @@ export class DashboardController {
         devLogin: this.config.NODE_ENV !== 'production',
       }),
     );
+  }
+
+  /** The operators' view; never framed (it is not part of GHL), data only with an API key. */
+  @Get('operator')
+  operator(@Query() query: unknown, @Res() res: Response): void {
+    const parsed = pageQuerySchema.safeParse(query);
+    res.setHeader(
+      'Content-Security-Policy',
+      [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+      ].join('; '),
+    );
+    res.setHeader('Cache-Control', 'no-store');
+    res
+      .type('html')
+      .send(renderOperatorPage({ locationId: parsed.success ? (parsed.data.locationId ?? '') : '' }));
+  }
+
+  @Get('operator.js')
+  operatorScript(@Res() res: Response): void {
+    this.asset(res, 'application/javascript; charset=utf-8', OPERATOR_SCRIPT, OPERATOR_SCRIPT_ETAG);
   }
 
   @Get('app.js')

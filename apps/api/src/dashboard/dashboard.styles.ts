@@ -62,4 +62,14 @@ input { font: inherit; flex: 1; min-width: 0; padding: .55rem .7rem; border: 1px
 .timeline time { color: var(--muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
 code { background: #f1f3f4; padding: .05rem .3rem; border-radius: 4px; word-break: break-all; }
 [hidden] { display: none !important; }
+/* The operator view (/app/operator): one column, a wide table. */
+body.operator main { grid-template-columns: 1fr; grid-template-areas: none; max-width: 80rem; }
+body.operator .row .grow { flex: 1; }
+.entries { width: 100%; border-collapse: collapse; font-size: .88rem; }
+.entries th { text-align: left; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--line); padding: .35rem .4rem; }
+.entries td { vertical-align: top; border-bottom: 1px solid var(--line); padding: .35rem .4rem; }
+.entries td.when, .entries td.type { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.entries tr[data-kind="dead_letter"] td { background: #fce8e6; }
+.entries details { margin: 0; border: 0; padding: 0; }
+.entries summary { font-weight: 400; }
 `;

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@app/contracts';
+import type { EventEnvelope, EventPayload } from '@app/contracts';
 import { disconnectInWords } from './session-explanation';
 
 export interface EventSummary {
@@ -65,7 +65,7 @@ function describe(event: EventEnvelope): string {
     case 'ghl.outbound_requested':
       return 'GoHighLevel asked to send a message';
     case 'ghl.sync_result':
-      return `GoHighLevel sync of ${event.payload.sourceEventType}: ${event.payload.outcome}`;
+      return syncResultInWords(event.payload);
     case 'ghl.token_refreshed':
       return `GoHighLevel access renewed until ${event.payload.expiresAt.slice(0, 16).replace('T', ' ')} UTC`;
     case 'ghl.reauth_required':
@@ -74,5 +74,18 @@ function describe(event: EventEnvelope): string {
       return event.payload.change === 'installed'
         ? 'App installed in GoHighLevel'
         : 'App uninstalled from GoHighLevel';
+  }
+}
+
+function syncResultInWords(result: EventPayload<'ghl.sync_result'>): string {
+  const why = result.detail ? `: ${result.detail}` : '';
+  const message = result.ghlMessageId ? `, message ${result.ghlMessageId}` : '';
+  switch (result.outcome) {
+    case 'applied':
+      return `Written to GoHighLevel (${result.sourceEventType}${message})${why}`;
+    case 'skipped_duplicate':
+      return `Already in GoHighLevel, not written again (${result.sourceEventType})${why}`;
+    case 'failed':
+      return `Could not be written to GoHighLevel (${result.sourceEventType})${why}`;
   }
 }

@@ -26,9 +26,16 @@ import {
 } from '../locations/locations.schemas';
 import { callbackQuerySchema } from '../oauth/oauth.controller';
 import { qrQuerySchema } from '../qr/qr.schemas';
+import {
+  adminDeadLetterQuerySchema,
+  deadLetterPageSchema,
+  deadLetterQuerySchema,
+  timelinePageSchema,
+  timelineQuerySchema,
+} from '../timeline/timeline.schemas';
 import { providerOutboundSchema, webhookAcceptedSchema } from '../webhooks/ghl-webhook.schemas';
 
-type Security = 'credential' | 'admin' | 'public' | 'signature';
+type Security = 'credential' | 'operator' | 'admin' | 'public' | 'signature';
 
 interface ResponseSpec {
   description: string;
@@ -63,6 +70,13 @@ const commandErrors = {
   502: err('`upstream_error`'),
   503: err('`service_unavailable` (no worker), `capacity_exhausted`, `bus_unavailable`'),
   504: err('`timeout`: the owner did not answer in time'),
+};
+const operatorErrors = {
+  ...locationErrors,
+  403: err(
+    'A dashboard session (`operator_required`: an API key is needed), or a key of another location (`forbidden_location`)',
+  ),
+  503: err('`bus_unavailable`: JetStream is not answering'),
 };
 const LOC = '/api/locations/:locationId';
 
@@ -183,6 +197,47 @@ export const OPERATIONS: OperationSpec[] = [
     responses: {
       200: { description: 'An event stream', contentType: 'text/event-stream' },
       ...locationErrors,
+    },
+  },
+  {
+    method: 'get',
+    path: `${LOC}/events`,
+    summary:
+      "The location's session story from JetStream, in stored order: QR codes, ready, disconnects (code, reason, reconnect decision), messages in and out with their GHL outcome, token refreshes, dead letters. Operator API key; pages with `next`",
+    tag: 'operators',
+    security: 'operator',
+    params: locationParamsSchema,
+    query: timelineQuerySchema,
+    responses: {
+      200: { description: 'A page of the timeline', schema: timelinePageSchema },
+      ...operatorErrors,
+      400: err(
+        'Bad input (`invalid_request` naming each bad field, `invalid_cursor`, `invalid_location_id`)',
+      ),
+    },
+  },
+  {
+    method: 'get',
+    path: `${LOC}/dead-letters`,
+    summary: "The location's dead letters with their reasons, oldest first (operator API key)",
+    tag: 'operators',
+    security: 'operator',
+    params: locationParamsSchema,
+    query: deadLetterQuerySchema,
+    responses: { 200: { description: 'Dead letters', schema: deadLetterPageSchema }, ...operatorErrors },
+  },
+  {
+    method: 'get',
+    path: '/api/dead-letters',
+    summary: 'Every dead letter (or one location’s, `?location=`) with its reason, oldest first (admin)',
+    tag: 'operators',
+    security: 'admin',
+    query: adminDeadLetterQuerySchema,
+    responses: {
+      200: { description: 'Dead letters', schema: deadLetterPageSchema },
+      ...locationErrors,
+      403: err('`admin_required`'),
+      503: err('`bus_unavailable`'),
     },
   },
   {
@@ -325,6 +380,23 @@ export const OPERATIONS: OperationSpec[] = [
   },
   {
     method: 'get',
+    path: '/app/operator',
+    summary:
+      "The operators' view (`?locationId=…`): timeline and dead letters of a location, with an API key",
+    tag: 'operators',
+    security: 'public',
+    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+  },
+  {
+    method: 'get',
+    path: '/app/operator.js',
+    summary: "The operators' view's script",
+    tag: 'operators',
+    security: 'public',
+    responses: { 200: { description: 'JavaScript', contentType: 'application/javascript' } },
+  },
+  {
+    method: 'get',
     path: '/app/app.css',
     summary: "The dashboard's styles",
     tag: 'dashboard',
@@ -401,7 +473,7 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
       tags: [op.tag],
       operationId: `${op.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       security:
-        op.security === 'credential' || op.security === 'admin'
+        op.security === 'credential' || op.security === 'admin' || op.security === 'operator'
           ? [{ bearer: [] }]
           : op.security === 'signature'
             ? [{ ghlSignature: [] }]
