@@ -152,8 +152,12 @@ export class WaSandbox implements ConnectionHandler {
       case 'call':
         connection.send(ackFor(stanza, { from: 's.whatsapp.net' }));
         return;
+      case 'ack':
+        // A message the companion could not handle is acknowledged with an error: it is not sent again.
+        if (stanza.attrs.class === 'message' && stanza.attrs.id) connection.acknowledged([stanza.attrs.id]);
+        return;
       default:
-        // ack, presence, chatstate, ib (unified_session, offline_batch): nothing to answer.
+        // presence, chatstate, ib (unified_session, offline_batch): nothing to answer.
         return;
     }
   }
@@ -164,6 +168,7 @@ export class WaSandbox implements ConnectionHandler {
   }
 
   closed(connection: ClientConnection): void {
+    this.messaging.redeliverUnacked(connection);
     this.registry.remove(connection);
   }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { eventually, type OutboxMessage, type PairingResult } from '@app/wa-sandbox-client';
+import { BaileysDriver, eventually, type OutboxMessage, type PairingResult } from '@app/wa-sandbox-client';
 import { isClose, isOpen, pairSession, startHarness, type Harness } from './harness';
 
 jest.setTimeout(120_000);
@@ -133,7 +133,45 @@ describe('wa-sandbox messaging with real Baileys', () => {
   it('counts messages in and out in the stats', async () => {
     const stats = await h.sandbox.admin.stats();
     // Four texts from Bob, two from Alice, one of Bob's queued while Alice was offline.
-    expect(stats.messages).toMatchObject({ in: 4, out: 2, offlineQueued: 1 });
+    expect(stats.messages).toMatchObject({ in: 4, out: 2, offlineQueued: 1, redelivered: 0 });
     expect(stats.messages.receiptsIn).toBe(1);
+  });
+
+  it('delivers again, at the next login, a text the connection took but never acknowledged', async () => {
+    const DAVE = '15552000004';
+    // A client of its own, so it can be frozen (it takes the text but cannot acknowledge it) and killed.
+    const frozen = await BaileysDriver.start({ rootPublicKey: h.sandbox.rootPublicKey });
+    const authFile = join(h.dir, 'dave.json');
+    try {
+      const dave = await pairSession({ ...h, driver: frozen }, 'dave', DAVE, { name: 'Dave', authFile });
+      await frozen.saveAuth('dave');
+      const pid = frozen.pid!;
+      process.kill(pid, 'SIGSTOP');
+      const sent = await h.sandbox.admin.sendText({ from: BOB, to: DAVE, text: 'in flight' });
+      expect(sent.delivered).toEqual([dave.jid]);
+      process.kill(pid, 'SIGKILL');
+      await eventually(async () =>
+        (await h.sandbox.admin.account(DAVE)).devices[0].openConnections === 0 ? true : undefined,
+      );
+      expect((await h.sandbox.admin.stats()).messages.redelivered).toBe(1);
+
+      const after = h.driver.mark();
+      await h.driver.connect('dave-again', { url: h.sandbox.wsUrl, authFile });
+      const message = await h.driver.waitFor('message', (e) => e.key.id === sent.id, { after });
+      expect(message).toMatchObject({ session: 'dave-again', upsertType: 'append', text: 'in flight' });
+    } finally {
+      await frozen.stop();
+    }
+  });
+
+  it('does not deliver again what the connection acknowledged', async () => {
+    const before = (await h.sandbox.admin.stats()).messages.redelivered;
+    const sent = await h.sandbox.admin.sendText({ from: BOB, to: ALICE, text: 'taken and acknowledged' });
+    await h.driver.waitFor('message', (e) => e.session === 'alice-again' && e.key.id === sent.id);
+    await h.driver.end('alice-again');
+    await eventually(async () =>
+      (await h.sandbox.admin.account(ALICE)).devices[0].openConnections === 0 ? true : undefined,
+    );
+    expect((await h.sandbox.admin.stats()).messages.redelivered).toBe(before);
   });
 });

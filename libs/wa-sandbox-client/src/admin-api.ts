@@ -272,7 +272,15 @@ export interface SandboxStats {
   unlinks: number;
   /** Clients dropped for having sent nothing for `clientIdleTimeoutMs`. */
   idleDisconnects: number;
-  messages: { in: number; out: number; offlineQueued: number; receiptsIn: number; receiptsOut: number };
+  messages: {
+    in: number;
+    out: number;
+    offlineQueued: number;
+    /** Messages a connection closed without acknowledging, delivered again (as WhatsApp does). */
+    redelivered: number;
+    receiptsIn: number;
+    receiptsOut: number;
+  };
   /** Per-account detail, only when asked for (`?detail=1` or `?phone=`). */
   perAccount?: AccountStats[];
 }

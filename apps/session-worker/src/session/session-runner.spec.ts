@@ -1,7 +1,12 @@
 import type { EventType } from '@app/contracts';
 import { eventually } from '@app/testing';
 import pino from 'pino';
-import type { WhatsAppConnectOptions, WhatsAppConnection, WhatsAppEvent } from '../whatsapp/whatsapp.port';
+import {
+  ConnectionClosedError,
+  type WhatsAppConnectOptions,
+  type WhatsAppConnection,
+  type WhatsAppEvent,
+} from '../whatsapp/whatsapp.port';
 import { DEFAULT_DISCONNECT_POLICY } from './disconnect-policy';
 import type { SessionProjectionPatch } from './session-projection.repository';
 import { SessionRunner, waMessageIdFor } from './session-runner';
@@ -12,12 +17,15 @@ class FakeWhatsApp {
   closes = 0;
   logouts = 0;
   sent: { to: string; text: string; id: string }[] = [];
+  /** When set, every send rejects with it. */
+  sendError?: Error;
 
   async connect(options: WhatsAppConnectOptions): Promise<WhatsAppConnection> {
     this.connects.push(options);
     return {
       paired: false,
       sendText: async (to, text, id) => {
+        if (this.sendError) throw this.sendError;
         this.sent.push({ to, text, id });
         return { waMessageId: id, sentAt: new Date('2026-11-21T10:00:00Z') };
       },
@@ -363,6 +371,52 @@ describe('SessionRunner', () => {
     await expect(t.runner.send('+15550000002', 'c1', { kind: 'text', text: 'x' })).rejects.toMatchObject({
       code: 'not_connected',
     });
+  });
+
+  it('answers a send the socket closed under with not_connected (retryable), other failures as they are', async () => {
+    const t = setup();
+    await t.runner.start();
+    t.whatsapp.emit({
+      type: 'open',
+      me: { phone: '+15550000001', jid: 'a@s.whatsapp.net', lid: null, pushName: null },
+    });
+    await eventually(() => expect(t.runner.currentState).toBe('open'));
+    t.whatsapp.sendError = new ConnectionClosedError();
+    await expect(t.runner.send('+15550000002', 'c1', { kind: 'text', text: 'x' })).rejects.toMatchObject({
+      code: 'not_connected',
+      retryable: true,
+    });
+    t.whatsapp.sendError = new Error('encryption failed');
+    await expect(t.runner.send('+15550000002', 'c2', { kind: 'text', text: 'x' })).rejects.toThrow(
+      'encryption failed',
+    );
+    expect(t.of('message.outbound')).toEqual([]);
+  });
+
+  it('still publishes a message WhatsApp delivered as the session stopped, but no lifecycle event', async () => {
+    const t = setup();
+    await t.runner.start();
+    t.whatsapp.emit({
+      type: 'open',
+      me: { phone: '+15550000001', jid: 'a@s.whatsapp.net', lid: null, pushName: null },
+    });
+    await eventually(() => expect(t.runner.currentState).toBe('open'));
+    await t.runner.stop('handing over', 'keep');
+    const published = t.published.length;
+    const bob = { phone: '+15550000002', jid: '15550000002@s.whatsapp.net', lid: null, pushName: 'Bob' };
+    t.whatsapp.emit({
+      type: 'message',
+      fromMe: false,
+      waMessageId: 'LATE1',
+      chatJid: bob.jid,
+      party: bob,
+      sentAt: new Date('2026-11-21T10:00:00Z'),
+      content: { kind: 'text', text: 'acknowledged just before the close' },
+    });
+    t.whatsapp.emit({ type: 'close', code: 428, message: 'Connection Terminated' });
+    await eventually(() => expect(t.of('message.inbound')).toHaveLength(1));
+    expect(t.published.slice(published).map((p) => p.type)).toEqual(['message.inbound']);
+    expect(t.whatsapp.connects).toHaveLength(1);
   });
 
   it('logout unlinks on WhatsApp, clears auth, stays stopped', async () => {

@@ -3,11 +3,12 @@ import type { EventPayload, EventType, MessageContent, SessionState } from '@app
 import { CommandError } from '@app/messaging';
 import type { Logger } from 'pino';
 import { sessionMetrics } from '../metrics/session.metrics';
-import type {
-  AuthRecordStore,
-  WhatsAppClient,
-  WhatsAppConnection,
-  WhatsAppEvent,
+import {
+  ConnectionClosedError,
+  type AuthRecordStore,
+  type WhatsAppClient,
+  type WhatsAppConnection,
+  type WhatsAppEvent,
 } from '../whatsapp/whatsapp.port';
 import type { ConnectDone } from './connect-ramp';
 import { DisconnectPolicyOptions, backoffDelay, decideDisconnect } from './disconnect-policy';
@@ -134,7 +135,17 @@ export class SessionRunner {
     }
     const waMessageId = waMessageIdFor(this.deps.locationId, clientMessageId);
     this.rememberSent(waMessageId);
-    const sent = await this.connection.sendText(to, content.text, waMessageId);
+    let sent: Awaited<ReturnType<WhatsAppConnection['sendText']>>;
+    try {
+      sent = await this.connection.sendText(to, content.text, waMessageId);
+    } catch (error) {
+      // The socket closed under the send (a hand-off, a lease loss, WhatsApp dropping it): the sender
+      // may try again, with the same id, once the session is open somewhere.
+      if (error instanceof ConnectionClosedError) {
+        throw new CommandError('not_connected', error.message, { retryable: true });
+      }
+      throw error;
+    }
     await this.deps.publish(
       'message.outbound',
       {
@@ -334,7 +345,10 @@ export class SessionRunner {
   }
 
   private async handle(event: WhatsAppEvent): Promise<void> {
-    if (this.stopped) return;
+    // A message WhatsApp delivered reaches the bus even after the session stopped here (it may have
+    // been acknowledged just before the socket closed, and WhatsApp will not deliver it again).
+    if (this.stopped && event.type !== 'message' && event.type !== 'receipt' && event.type !== 'contact')
+      return;
     switch (event.type) {
       case 'qr':
         return this.onQr(event.qr);

@@ -5,6 +5,7 @@
  */
 import {
   BufferJSON,
+  DisconnectReason,
   downloadMediaMessage,
   initAuthCreds,
   makeCacheableSignalKeyStore,
@@ -18,6 +19,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import {
+  ConnectionClosedError,
   phoneFromJid,
   jidFromPhone,
   type WaParty,
@@ -83,6 +85,9 @@ function partyOf(message: WAMessage): WaParty | null {
   };
 }
 
+/** Events about messages WhatsApp delivered (and Baileys acknowledged): never dropped, even while closing. */
+const DELIVERED_EVENTS: ReadonlySet<WhatsAppEvent['type']> = new Set(['message', 'receipt', 'contact']);
+
 class BaileysConnection implements WhatsAppConnection {
   private closing = false;
   private writes: Promise<void> = Promise.resolve();
@@ -112,7 +117,17 @@ class BaileysConnection implements WhatsAppConnection {
   }
 
   async sendText(toPhone: string, text: string, waMessageId: string) {
-    const sent = await this.socket.sendMessage(jidFromPhone(toPhone), { text }, { messageId: waMessageId });
+    if (this.closing) throw new ConnectionClosedError();
+    let sent: WAMessage | undefined;
+    try {
+      sent = await this.socket.sendMessage(jidFromPhone(toPhone), { text }, { messageId: waMessageId });
+    } catch (error) {
+      if (this.closing || statusCodeOf(error) === DisconnectReason.connectionClosed)
+        throw new ConnectionClosedError(
+          `the WhatsApp connection closed during the send: ${(error as Error).message}`,
+        );
+      throw error;
+    }
     const seconds = Number(sent?.messageTimestamp ?? 0);
     return {
       waMessageId: sent?.key.id ?? waMessageId,
@@ -136,6 +151,10 @@ class BaileysConnection implements WhatsAppConnection {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // Baileys holds events back while it works through a login's offline batch, and ending the socket
+    // destroys what it holds: messages it has already acknowledged to WhatsApp, which no one would
+    // deliver again. Let them out first.
+    this.socket.ev.flush();
     await this.socket.end(undefined);
     // Let queued auth writes finish so the next owner reads complete state.
     await this.writes;
@@ -151,7 +170,8 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
     const storedCreds = await auth.readCreds();
     const creds = storedCreds ? deserialize<AuthenticationCreds>(storedCreds) : initAuthCreds();
     const emit = (event: WhatsAppEvent) => {
-      if (!connection?.isClosing) onEvent(event);
+      // A closing socket's lifecycle events are noise, but what WhatsApp delivered is reported still.
+      if (!connection?.isClosing || DELIVERED_EVENTS.has(event.type)) onEvent(event);
     };
     const reportWriteFailure = (error: unknown) => {
       if ((error as { name?: string }).name === 'FencedWriteError') {

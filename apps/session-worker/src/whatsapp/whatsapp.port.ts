@@ -53,9 +53,18 @@ export interface WhatsAppConnectOptions {
   qrTimeoutMs?: number;
 }
 
+/** The socket closed before or during a send; the same message (same id) may be sent again later. */
+export class ConnectionClosedError extends Error {
+  constructor(message = 'the WhatsApp connection is closed') {
+    super(message);
+    this.name = 'ConnectionClosedError';
+  }
+}
+
 export interface WhatsAppConnection {
   /** Whether linked credentials exist (the session got past the QR once). */
   readonly paired: boolean;
+  /** Rejects with `ConnectionClosedError` when the socket is (or gets) closed. */
   sendText(
     toPhone: string,
     text: string,

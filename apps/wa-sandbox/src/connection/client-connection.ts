@@ -53,6 +53,8 @@ export class ClientConnection {
   qrRefs: string[] = [];
   account?: Account;
   device?: LinkedDevice;
+  /** Messages pushed to this companion and not acknowledged yet (by a receipt or an ack), oldest first. */
+  private readonly unacked = new Map<string, BinaryNode>();
 
   private readonly decoder = new IncomingFrameDecoder();
   private handshake?: NoiseServerHandshake;
@@ -92,6 +94,29 @@ export class ClientConnection {
     if (this.muted || !this.transport || this.socket.readyState !== WebSocket.OPEN) return;
     if (this.logger.isLevelEnabled('trace')) this.logger.trace({ conn: this.id, out: stanza }, 'stanza out');
     this.socket.send(encodeFrame(this.transport.encrypt(encodeBinaryNode(stanza))));
+  }
+
+  /**
+   * Pushes a message and keeps it until the companion acknowledges it, as WhatsApp's server does: what a
+   * connection never acknowledged is delivered again (see `takeUnacked`), so a client that dies or
+   * closes with messages in flight does not lose them.
+   */
+  deliver(stanza: BinaryNode): void {
+    const id = stanza.attrs.id;
+    if (id) this.unacked.set(id, stanza);
+    this.send(stanza);
+  }
+
+  /** The companion sent a receipt or an ack for these message ids. */
+  acknowledged(ids: Iterable<string>): void {
+    for (const id of ids) this.unacked.delete(id);
+  }
+
+  /** Messages this connection never acknowledged, oldest first; it forgets them. */
+  takeUnacked(): BinaryNode[] {
+    const stanzas = [...this.unacked.values()];
+    this.unacked.clear();
+    return stanzas;
   }
 
   /** Sends an iq and resolves with the client's `result` (or rejects on `error`, timeout or close). */

@@ -76,6 +76,12 @@ export class LinkedDevice {
     if (this.offlineQueue.length > OFFLINE_QUEUE_LIMIT) this.offlineQueue.shift();
   }
 
+  /** Stanzas a closed connection never acknowledged go back in front of what was queued after them. */
+  requeueOffline(stanzas: readonly BinaryNode[]): void {
+    this.offlineQueue.unshift(...stanzas);
+    while (this.offlineQueue.length > OFFLINE_QUEUE_LIMIT) this.offlineQueue.shift();
+  }
+
   toJSON(): SerializedLinkedDevice {
     return {
       deviceId: this.deviceId,

@@ -67,7 +67,8 @@ export class MessagingService {
     if (!account) throw new SandboxError('not_found', `no account ${request.to}`);
     const { account: contact } = this.directory.ensure(request.from, request.pushName);
     const id = request.id ?? newMessageId();
-    const attrs = { id, type: 'text', notify: request.pushName ?? contact.name };
+    // The server's timestamp is the message's: a resend after a retry receipt keeps it.
+    const attrs = { id, type: 'text', notify: request.pushName ?? contact.name, t: nowSeconds() };
     const message: proto.IMessage = { conversation: request.text };
     this.remember(id, { from: contact.phone, to: account.phone, message, attrs });
     const result = await this.deliverFromPhone(contact, [...account.devices.values()], message, attrs);
@@ -173,6 +174,7 @@ export class MessagingService {
       stanza.attrs.id ?? '',
       ...children(child(stanza, 'list'), 'item').map((i) => i.attrs.id ?? ''),
     ];
+    connection.acknowledged(ids);
     if (RECORDED_RECEIPTS.has(type) && connection.account && connection.device) {
       connection.account.outbox.add({
         kind: 'receipt',
@@ -183,6 +185,27 @@ export class MessagingService {
       });
     }
     if (type === 'retry' && connection.device) await this.resend(connection.device, ids[0]);
+  }
+
+  /**
+   * A connection closed with messages it never acknowledged: like WhatsApp, the server delivers them
+   * again, to another live connection of the device now, or at its next login.
+   */
+  redeliverUnacked(connection: ClientConnection): void {
+    const device = connection.device;
+    const stanzas = connection.takeUnacked();
+    if (!device || stanzas.length === 0) return;
+    this.stats.redelivered += stanzas.length;
+    const live = this.registry.liveFor(device).find((c) => c !== connection && !c.isMuted);
+    if (live) {
+      for (const stanza of stanzas) live.deliver({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });
+    } else {
+      device.requeueOffline(stanzas);
+    }
+    this.logger.info(
+      { conn: connection.id, jid: device.jid, messages: stanzas.length },
+      'unacknowledged messages delivered again',
+    );
   }
 
   /** Encrypts `message` from `sender`'s phone for each device; live devices get it now, others later. */
@@ -213,7 +236,7 @@ export class MessagingService {
       // A silenced connection would swallow the text; like an unacked stanza it waits for the next login.
       const live = this.registry.liveFor(device).find((c) => !c.isMuted);
       if (live) {
-        live.send(stanza);
+        live.deliver(stanza);
         delivered.push(device.jid);
       } else {
         device.enqueueOffline(stanza);

@@ -65,7 +65,7 @@ export class LoginService {
       }),
     );
     const queued = device.offlineQueue.splice(0);
-    for (const stanza of queued) connection.send({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });
+    for (const stanza of queued) connection.deliver({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });
     // Ends the offline batch: Baileys flushes its event buffer and reports receivedPendingNotifications.
     connection.send(
       node('ib', { from: S_WHATSAPP_NET }, [node('offline', { count: String(queued.length) })]),

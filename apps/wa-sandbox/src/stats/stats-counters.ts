@@ -22,6 +22,8 @@ export class StatsCounters {
   messagesIn = 0;
   messagesOut = 0;
   offlineQueued = 0;
+  /** Messages a closed connection never acknowledged, delivered again. */
+  redelivered = 0;
   receiptsIn = 0;
   receiptsOut = 0;
 
@@ -38,6 +40,7 @@ export class StatsCounters {
     this.messagesIn = 0;
     this.messagesOut = 0;
     this.offlineQueued = 0;
+    this.redelivered = 0;
     this.receiptsIn = 0;
     this.receiptsOut = 0;
   }
@@ -79,6 +82,7 @@ export class StatsCounters {
         in: this.messagesIn,
         out: this.messagesOut,
         offlineQueued: this.offlineQueued,
+        redelivered: this.redelivered,
         receiptsIn: this.receiptsIn,
         receiptsOut: this.receiptsOut,
       },

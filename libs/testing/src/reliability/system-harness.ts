@@ -78,6 +78,11 @@ export interface SystemProcess {
 export interface RunCheck extends SystemCheck {
   /** QR codes shown for a session that was linked (its credentials were lost). */
   unexpectedQrs: { locationId: string; at: number }[];
+  /**
+   * WhatsApp → GHL messages written after a later one of their conversation (GHL still shows them in
+   * order, by date; reported for information).
+   */
+  arrivalInversions: number;
   /** 440 closes the workers reported on the bus, and 440s the harness injected. */
   closes440: { seen: number; injected: number };
   /** GHL → WhatsApp messages GHL shows as failed (the system reported it could not send them). */
@@ -531,17 +536,29 @@ export class SystemHarness {
       .filter((r) => r.entry !== 'refused')
       .map((r) => this.withExcuse(r, 'inbound'));
     const ghlMessages = await this.ghl.messages();
-    const inbound = checkDeliveries(
+    // GHL shows a conversation by message date (the WhatsApp time the sync writes), then by arrival.
+    const arrived = ghlMessages.filter((m) => m.direction === 'inbound' && m.altId);
+    const shown = arrived
+      .map((m, index) => ({ m, index, at: Date.parse(m.dateAdded) }))
+      .sort((x, y) => x.at - y.at || x.index - y.index)
+      .map(({ m }) => ({ key: m.altId! }));
+    const inbound = checkDeliveries(inboundSent, shown);
+    const arrivalInversions = checkDeliveries(
       inboundSent,
-      ghlMessages.filter((m) => m.direction === 'inbound' && m.altId).map((m) => ({ key: m.altId! })),
-    );
+      arrived.map((m) => ({ key: m.altId! })),
+    ).reordered.length;
     const failed = new Set(
       ghlMessages.filter((m) => m.direction === 'outbound' && m.status === 'failed').map((m) => m.id),
     );
+    // The phone shows one message per WhatsApp id, however often the stanza came (a resend after a
+    // lost acknowledgement reuses the id); a second id with the same text is a second message.
     const outboundObserved: { key: string }[] = [];
     for (const session of this.sessions) {
+      const seenIds = new Set<string>();
       for (const item of await this.wa.outboxAll(session.phone)) {
-        if (item.kind === 'message' && item.text !== undefined) outboundObserved.push({ key: item.text });
+        if (item.kind !== 'message' || item.text === undefined || seenIds.has(item.id)) continue;
+        seenIds.add(item.id);
+        outboundObserved.push({ key: item.text });
       }
     }
     const outbound = checkDeliveries(
@@ -569,6 +586,7 @@ export class SystemHarness {
       },
       duplicateContacts: counts.duplicatePhones.length,
       unexpectedQrs: [...this.unexpectedQrs],
+      arrivalInversions,
       closes440: { seen: seen440, injected: this.injected440 },
       entryErrors: [...workload.errors],
       failedInGhl: workload.outbound
