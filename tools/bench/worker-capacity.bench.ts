@@ -14,9 +14,10 @@
  *    not queue them: the figure is the start path, not a burst.
  * 3. For each step, link sessions up to that many (the start commands go out at once; the worker's
  *    ramp paces the connects; each QR is scanned through the sandbox as it appears), note the pairing
- *    throughput and the worker's CPU per pairing, let the worker idle `--idle-ms`, then sample its RSS
- *    (VmRSS, every second, averaged) and CPU time (utime + stime from /proc/<pid>/stat) over
- *    `--sample-ms` — a window that covers one keep-alive period (WA_KEEPALIVE_MS, 30 s) of every socket.
+ *    throughput, the worker's CPU per pairing and its longest event-loop stall while linking (with the
+ *    machine's load average, to tell a starved process from one that blocked itself), let the worker
+ *    idle `--idle-ms`, then sample its RSS (VmRSS, every second, averaged) and CPU time (utime + stime
+ *    from /proc/<pid>/stat) over `--sample-ms` — a window that covers one keep-alive period (WA_KEEPALIVE_MS, 30 s) of every socket.
  * 4. Time to first QR again, with every session of the last step open.
  *
  * Prints RSS and idle CPU per step, the least-squares slope across the steps (MB and CPU % per
@@ -26,6 +27,7 @@
  *
  * `--log-file` keeps every line every worker printed (JSON lines), for a post-mortem.
  */
+import { loadavg } from 'node:os';
 import type { EventEnvelope } from '@app/contracts';
 import { productionWorkerEnv, WorkerCluster } from '@app/testing/worker-cluster';
 import {
@@ -76,6 +78,13 @@ interface Step {
   pairingsPerSec: number;
   /** Worker CPU seconds per pairing during this step's linking. */
   cpuPerPairing: number;
+  /**
+   * Longest event-loop stall of the worker while this step linked: a long one with little CPU used
+   * means the process was starved (machine load), a long one with the CPU busy means it blocked itself.
+   */
+  linkLoopLagMaxMs: number;
+  /** 1-minute load average of the machine when the step's linking ended. */
+  linkLoad1: number;
   sandboxRssMb: number;
   /** Leases the worker gave up (renewal not confirmed in time) while linking and sampling this step. */
   leaseLosses: number;
@@ -126,7 +135,7 @@ async function main(): Promise<void> {
     const sample = async (
       sessions: number,
       since: number,
-      linking?: { rate: number; cpu: number },
+      linking?: { rate: number; cpu: number; loopLagMaxMs: number; load1: number },
     ): Promise<Step> => {
       await sleep(options.idleMs);
       // A scrape resets the event-loop delay histogram: the next one then covers the idle window only.
@@ -149,6 +158,8 @@ async function main(): Promise<void> {
         loopLagP99Ms: (metrics.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
         pairingsPerSec: linking?.rate ?? NaN,
         cpuPerPairing: linking?.cpu ?? NaN,
+        linkLoopLagMaxMs: linking?.loopLagMaxMs ?? NaN,
+        linkLoad1: linking?.load1 ?? NaN,
         sandboxRssMb: mib(sandbox.process.rssBytes),
         leaseLosses: leaseLossesSince(since),
       };
@@ -231,14 +242,19 @@ async function main(): Promise<void> {
       const sessions = benchSessions('locCap', linked, target - linked, 15553000000);
       const stepStarted = Date.now();
       const cpuBefore = procSample(pid).cpuSeconds;
+      await readMetrics(metricsUrl); // resets the event-loop delay histogram: the next read covers the linking
       const link = await linkAll(cluster, sessions, { timeoutMs: 120_000 + sessions.length * 2_000 });
       const cpuAfter = procSample(pid).cpuSeconds;
+      const loopLagMaxMs =
+        ((await readMetrics(metricsUrl)).get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000;
+      const load1 = loadavg()[0];
       const wall = (link.lastReadyAt - link.startedAt) / 1000;
       const rate = link.ready / wall;
       console.log(
         `  ${link.ready}/${sessions.length} open in ${fixed(wall)} s = ${fixed(rate, 2)} pairings/s, ` +
           `worker CPU ${fixed((cpuAfter - cpuBefore) / Math.max(1, link.ready), 3)} s per pairing ` +
-          `(${link.scans} scans, ${link.failedScans} refused, ${link.startErrors} failed starts)`,
+          `(${link.scans} scans, ${link.failedScans} refused, ${link.startErrors} failed starts); ` +
+          `longest event-loop stall ${fixed(loopLagMaxMs, 0)} ms, load ${fixed(load1, 2)}`,
       );
       if (link.missing.length > 0) {
         linkFailures += link.missing.length;
@@ -250,7 +266,14 @@ async function main(): Promise<void> {
         break;
       }
       linked = target;
-      rows.push(await sample(target, stepStarted, { rate, cpu: (cpuAfter - cpuBefore) / link.ready }));
+      rows.push(
+        await sample(target, stepStarted, {
+          rate,
+          cpu: (cpuAfter - cpuBefore) / link.ready,
+          loopLagMaxMs,
+          load1,
+        }),
+      );
     }
     const openNow = [...(await cluster.sessionRows()).values()].filter((r) => r.state === 'open').length;
     const loadedLabel = `${openNow} sessions open` + (linkFailures > 0 ? ' (a step failed)' : '');
@@ -281,6 +304,8 @@ async function main(): Promise<void> {
         'loop lag p99 ms',
         'pairings/s',
         'CPU s/pairing',
+        'max stall ms',
+        'load',
         'sandbox RSS MB',
         'leases lost',
       ],
@@ -294,6 +319,8 @@ async function main(): Promise<void> {
         fixed(r.loopLagP99Ms),
         fixed(r.pairingsPerSec, 2),
         fixed(r.cpuPerPairing, 3),
+        fixed(r.linkLoopLagMaxMs, 0),
+        fixed(r.linkLoad1, 2),
         fixed(r.sandboxRssMb),
         r.leaseLosses,
       ]),

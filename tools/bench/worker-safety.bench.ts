@@ -3,7 +3,7 @@
  * SIGTERMs and restarts, and at the end every session must be open again on exactly one socket.
  *
  *   npm run build && node dist/tools/bench/worker-safety.bench.js [--workers 3] [--sessions 50] [--events 30]
- *     [--min-gap-ms 1000] [--max-gap-ms 4000] [--seed 1] [--lease-ttl-ms 15000] [--lease-renew-ms 5000]
+ *     [--min-gap-ms 1000] [--max-gap-ms 4000] [--seed 1] [--lease-ttl-ms 12000] [--lease-renew-ms 3000]
  *     [--placement-interval-ms 2000] [--settle-timeout-ms 120000] [--log-file worker-logs.jsonl]
  *
  * 1. Starts `--workers` workers (the worker's own production defaults unless overridden) and links
@@ -63,7 +63,7 @@ const DEFAULTS = {
 };
 const USAGE =
   'usage: node dist/tools/bench/worker-safety.bench.js [--workers 3] [--sessions 50] [--events 30] ' +
-  '[--min-gap-ms 1000] [--max-gap-ms 4000] [--seed 1] [--lease-ttl-ms 15000] [--lease-renew-ms 5000] ' +
+  '[--min-gap-ms 1000] [--max-gap-ms 4000] [--seed 1] [--lease-ttl-ms 12000] [--lease-renew-ms 3000] ' +
   '[--placement-interval-ms 2000] [--settle-timeout-ms 120000] [--log-file worker-logs.jsonl]';
 
 type Action = 'kill' | 'term' | 'start';
@@ -266,6 +266,15 @@ async function main(): Promise<void> {
         ['SIGTERMed workers that did not exit 0', badExits.length, 0, verdict(badExits.length === 0)],
       ],
     );
+    if (doubleConnections > 0) {
+      // Which sessions, so the log file (`--log-file`) can be searched for what their owners did.
+      const locationOf = new Map(sessions.map((s) => [s.phone, s.locationId]));
+      const doubled = (final.stats.perAccount ?? [])
+        .map((a) => ({ a, n: a.devices.reduce((sum, d) => sum + d.doubleConnections, 0) }))
+        .filter(({ n }) => n > 0)
+        .map(({ a, n }) => `${locationOf.get(a.phone) ?? a.phone} ×${n}`);
+      console.log(`double-connected sessions: ${doubled.join(', ')}`);
+    }
     const safe =
       doubleConnections === 0 &&
       conflicts === 0 &&

@@ -118,7 +118,7 @@ class ScriptedStore {
 
 const TTL = 15_000;
 const RENEW = 5_000;
-const MARGIN = 3_000; // the default for a 15 s TTL: max(1000, ttl / 5)
+const MARGIN = 3_000; // given explicitly: the figures below do not depend on the default
 const OWNER = 'worker-a';
 
 const leaseOf = (locationId: string, epoch = 7): Lease => ({
@@ -136,6 +136,7 @@ function setup(overrides: Partial<LeaseKeeperOptions> = {}, lagMs = 0) {
   const keeper = new LeaseKeeper(store, OWNER, {
     ttlMs: TTL,
     renewEveryMs: RENEW,
+    safetyMarginMs: MARGIN,
     scheduler,
     onRenewError: (error, leases) => renewErrors.push({ error, leases }),
     ...overrides,
@@ -211,7 +212,12 @@ describe('LeaseKeeper', () => {
       release: jest.fn(),
       renewAll: async () => [{ ...leaseOf('loc-1', 8) }],
     };
-    const keeper = new LeaseKeeper(store, OWNER, { ttlMs: TTL, renewEveryMs: RENEW, scheduler });
+    const keeper = new LeaseKeeper(store, OWNER, {
+      ttlMs: TTL,
+      renewEveryMs: RENEW,
+      safetyMarginMs: MARGIN,
+      scheduler,
+    });
     const kept = keeper.keep(leaseOf('loc-1', 7), 0, (reason) => lost.push(reason));
     await scheduler.advanceTo(5_000);
     expect(lost.map((reason) => reason.code)).toEqual(['not-held']);
@@ -425,11 +431,13 @@ describe('LeaseKeeper', () => {
     expect(() => setup({ renewEveryMs: 0 })).toThrow(RangeError);
   });
 
-  it('uses a safety margin of max(1 s, ttl / 5), at most half the ttl', () => {
-    expect(defaultSafetyMarginMs(15_000)).toBe(3_000);
-    expect(defaultSafetyMarginMs(12_000)).toBe(2_400);
-    expect(defaultSafetyMarginMs(4_000)).toBe(1_000);
-    expect(defaultSafetyMarginMs(1_000)).toBe(500);
+  it('uses a safety margin of max(1 s, ttl / 3), at most half the ttl', () => {
+    expect(defaultSafetyMarginMs(12_000)).toBe(4_000);
+    expect(defaultSafetyMarginMs(3_000)).toBe(1_000);
+    expect(defaultSafetyMarginMs(1_500)).toBe(750);
+    expect(new LeaseKeeper({} as never, OWNER, { ttlMs: 12_000, renewEveryMs: 3_000 }).safetyMarginMs).toBe(
+      4_000,
+    );
   });
 
   describe('acquire', () => {
@@ -438,7 +446,12 @@ describe('LeaseKeeper', () => {
       const store = new ScriptedStore(scheduler);
       let grant!: (lease: Lease | null) => void;
       store.acquire.mockImplementation(() => new Promise<Lease | null>((resolve) => (grant = resolve)));
-      const keeper = new LeaseKeeper(store, OWNER, { ttlMs: TTL, renewEveryMs: RENEW, scheduler });
+      const keeper = new LeaseKeeper(store, OWNER, {
+        ttlMs: TTL,
+        renewEveryMs: RENEW,
+        safetyMarginMs: MARGIN,
+        scheduler,
+      });
       const pending = keeper.acquire('loc-1', () => undefined);
       await scheduler.advanceTo(2_000); // the acquire takes 2 s to answer
       grant(leaseOf('loc-1'));

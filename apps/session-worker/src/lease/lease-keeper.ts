@@ -24,7 +24,9 @@ export interface LeaseKeeperOptions {
   renewEveryMs: number;
   /**
    * How long before a lease could expire on the server the keeper gives it up: time to close the
-   * socket. Default max(1000, ttl / 5), but at most ttl / 2 so short test TTLs still leave room to renew.
+   * socket, even for a process starved of CPU whose timers run late — another worker may claim the
+   * session the moment the lease expires. Default max(1000, ttl / 3), but at most ttl / 2 so short
+   * test TTLs still leave room to renew.
    */
   safetyMarginMs?: number;
   /** After a renewal fails with an error, the next try comes this soon. Default min(1000, renewEvery). */
@@ -35,7 +37,7 @@ export interface LeaseKeeperOptions {
 }
 
 export function defaultSafetyMarginMs(ttlMs: number): number {
-  return Math.min(Math.max(1_000, ttlMs / 5), ttlMs / 2);
+  return Math.min(Math.max(1_000, ttlMs / 3), ttlMs / 2);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { EventType } from '@app/contracts';
 import { eventually } from '@app/testing';
 import pino from 'pino';
 import {
+  ConnectAbortedError,
   ConnectionClosedError,
   type WhatsAppConnectOptions,
   type WhatsAppConnection,
@@ -19,8 +20,13 @@ class FakeWhatsApp {
   sent: { to: string; text: string; id: string }[] = [];
   /** When set, every send rejects with it. */
   sendError?: Error;
+  /** When set, a connect waits for it before "reading the credentials" (a slow database). */
+  credsRead?: Promise<void>;
 
   async connect(options: WhatsAppConnectOptions): Promise<WhatsAppConnection> {
+    await this.credsRead;
+    // As the adapter does: the last check before a socket is created.
+    if (!options.mayOpen()) throw new ConnectAbortedError('lease no longer trusted');
     this.connects.push(options);
     return {
       paired: false,
@@ -469,6 +475,43 @@ describe('SessionRunner', () => {
       expect(t.turns.queued).toBe(0);
       expect(t.whatsapp.connects).toHaveLength(0);
       expect(t.lease.released).toBe(1);
+    });
+
+    it('opens no socket when the lease stops being trusted while the credentials are read', async () => {
+      let valid = true;
+      const t = setup({ leaseValid: () => valid });
+      let read!: () => void;
+      t.whatsapp.credsRead = new Promise((resolve) => (read = resolve));
+      const started = t.runner.start();
+      await eventually(() => expect(t.turns.granted).toBe(1));
+      valid = false;
+      read();
+      await started;
+      expect(t.whatsapp.connects).toHaveLength(0);
+      expect(t.stopped()).toBe('lease lost before connecting');
+      expect(t.turns.inFlight).toBe(0);
+      expect(t.lease.released).toBe(0);
+    });
+
+    it('closes a socket whose connect finished after the lease was lost', async () => {
+      let valid = true;
+      const t = setup({ leaseValid: () => valid });
+      const original = t.whatsapp.connect.bind(t.whatsapp);
+      let finishConnect!: () => void;
+      const connected = new Promise<void>((resolve) => (finishConnect = resolve));
+      t.whatsapp.connect = async (options) => {
+        const connection = await original(options);
+        await connected; // the socket exists, the connect has not returned yet
+        return connection;
+      };
+      const started = t.runner.start();
+      await eventually(() => expect(t.whatsapp.connects).toHaveLength(1));
+      valid = false;
+      const abandoned = t.runner.abandon('lease lost: unconfirmed'); // finds no connection to close yet
+      finishConnect();
+      await Promise.all([started, abandoned]);
+      expect(t.whatsapp.closes).toBe(1);
+      expect(t.stopped()).toBe('lease lost while connecting');
     });
 
     it('gives the turn back when the lease is gone before the socket opens', async () => {

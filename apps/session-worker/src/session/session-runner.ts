@@ -319,15 +319,29 @@ export class SessionRunner {
       return;
     }
     if (this.stopped) return this.endConnectTurn();
+    const mayOpen = () => !this.stopped && !this.abandoned && this.deps.lease.isValid();
     try {
-      this.connection = await this.deps.whatsapp.connect({
+      const connection = await this.deps.whatsapp.connect({
         locationId: this.deps.locationId,
         auth: this.deps.auth,
         logger: this.log,
         qrTimeoutMs: this.deps.qrTimeoutMs,
         onEvent: (event) => void this.enqueue(() => this.handle(event)),
+        mayOpen,
       });
+      this.connection = connection;
+      // The lease may have been lost while the socket was being set up (`abandon` found nothing to
+      // close then): close it now, before it can log in next to the new owner's.
+      if (!mayOpen()) {
+        await this.dropConnection();
+        await this.finish('lease lost while connecting', false);
+      }
     } catch (error) {
+      if ((error as { name?: string }).name === 'ConnectAbortedError') {
+        this.endConnectTurn();
+        await this.finish('lease lost before connecting', false);
+        return;
+      }
       if ((error as { name?: string }).name === 'AuthStateUnreadableError') {
         // Starting over would make new credentials: a new QR and an unlinked phone. Stop and say why.
         this.log.error({ err: error }, 'stored WhatsApp credentials cannot be decrypted');
@@ -633,9 +647,8 @@ export class SessionRunner {
   private async finish(reason: string, releaseLease: boolean): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.clearReconnect();
-    this.cancelTurn?.();
-    this.endConnectTurn();
+    // Whatever path got here, no socket outlives the session (a connect may have finished meanwhile).
+    await this.dropConnection();
     if (releaseLease) {
       await this.deps.lease
         .release()

@@ -19,6 +19,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import {
+  ConnectAbortedError,
   ConnectionClosedError,
   phoneFromJid,
   jidFromPhone,
@@ -34,6 +35,12 @@ import { withStoredMedia, type MediaDownloadPolicy } from './media/inbound-media
 import { orderedEmitter } from './ordered-emitter';
 
 const CREDS_CATEGORY = 'creds';
+// A creds write that fails for another reason than fencing (a full pool, a database restart) is tried
+// this many times, 0.5 s apart and more: Baileys does not write creds again until they change.
+const CREDS_WRITE_ATTEMPTS = 5;
+const CREDS_RETRY_BASE_MS = 500;
+
+const isFenced = (error: unknown) => (error as { name?: string }).name === 'FencedWriteError';
 
 export interface BaileysClientOptions {
   /** WhatsApp's WebSocket endpoint; the sandbox's in tests and the local demo. */
@@ -169,12 +176,16 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
     const log = options.logger;
     const storedCreds = await auth.readCreds();
     const creds = storedCreds ? deserialize<AuthenticationCreds>(storedCreds) : initAuthCreds();
+    // The lease was checked before the read; a slow read must not open a socket on a lapsed lease.
+    if (!options.mayOpen()) {
+      throw new ConnectAbortedError(`the lease of ${options.locationId} is no longer trusted`);
+    }
     const emit = (event: WhatsAppEvent) => {
       // A closing socket's lifecycle events are noise, but what WhatsApp delivered is reported still.
       if (!connection?.isClosing || DELIVERED_EVENTS.has(event.type)) onEvent(event);
     };
     const reportWriteFailure = (error: unknown) => {
-      if ((error as { name?: string }).name === 'FencedWriteError') {
+      if (isFenced(error)) {
         emit({ type: 'fenced', detail: (error as Error).message });
       } else {
         log.error({ err: error }, 'auth state write failed');
@@ -231,11 +242,22 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
     });
     const connection = new BaileysConnection(socket, creds);
 
+    // Writes the creds as they are now; each try serialises them again, so a retry stores the latest.
+    const writeCreds = async (): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await auth.write([{ category: CREDS_CATEGORY, keyId: '', value: serialize(creds) }]);
+          return;
+        } catch (error) {
+          if (isFenced(error) || connection.isClosing || attempt >= CREDS_WRITE_ATTEMPTS) throw error;
+          log.warn({ err: error, attempt }, 'creds write failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, CREDS_RETRY_BASE_MS * attempt));
+        }
+      }
+    };
     socket.ev.on('creds.update', (update) => {
       Object.assign(creds, update);
-      connection
-        .enqueueWrite(() => auth.write([{ category: CREDS_CATEGORY, keyId: '', value: serialize(creds) }]))
-        .catch(reportWriteFailure);
+      connection.enqueueWrite(writeCreds).catch(reportWriteFailure);
     });
 
     socket.ev.on('connection.update', (update) => {

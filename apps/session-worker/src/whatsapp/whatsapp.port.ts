@@ -51,6 +51,17 @@ export interface WhatsAppConnectOptions {
   onEvent: (event: WhatsAppEvent) => void;
   /** Lifetime of every QR; Baileys' default is 60 s for the first and 20 s for the rest. */
   qrTimeoutMs?: number;
+  /**
+   * Asked right before the socket is created (after the stored credentials are read, which can take
+   * a while): false means the lease can no longer be trusted, and `connect` rejects with
+   * `ConnectAbortedError` without opening anything.
+   */
+  mayOpen: () => boolean;
+}
+
+/** `connect` gave up before opening a socket because `mayOpen` said no. */
+export class ConnectAbortedError extends Error {
+  override readonly name = 'ConnectAbortedError';
 }
 
 /** The socket closed before or during a send; the same message (same id) may be sent again later. */
