@@ -1,4 +1,4 @@
-import { buildDeadLetter, DeadLetterInput, DLQ_HEADERS } from './dead-letter';
+import { buildDeadLetter, DeadLetterInput, DLQ_HEADERS, readDeadLetter } from './dead-letter';
 
 const input: DeadLetterInput = {
   originalSubject: 'evt.loc123.message.status',
@@ -57,5 +57,51 @@ describe('buildDeadLetter', () => {
     const invalid = buildDeadLetter({ ...input, event: undefined, kind: 'invalid', originalHeaders: [] });
     expect(invalid.headers.map(([k]) => k)).not.toContain(DLQ_HEADERS.eventId);
     expect(invalid.headers.map(([k]) => k)).not.toContain(DLQ_HEADERS.originalMsgId);
+  });
+});
+
+describe('readDeadLetter', () => {
+  const headersOf = (pairs: [string, string][]) => ({
+    get: (name: string) => pairs.find(([k]) => k === name)?.[1] ?? '',
+  });
+
+  it('reads back what buildDeadLetter wrote', () => {
+    const letter = buildDeadLetter(input);
+    const storedAt = new Date('2026-01-02T03:04:06.000Z');
+    expect(
+      readDeadLetter({ seq: 7, subject: letter.subject, storedAt, headers: headersOf(letter.headers) }),
+    ).toEqual({
+      seq: 7,
+      storedAt,
+      originalSubject: 'evt.loc123.message.status',
+      locationId: 'loc123',
+      reason: 'gave up after 5',
+      errorKind: 'exhausted',
+      consumer: 'sync-status',
+      deliveryCount: 5,
+      originalStream: 'EVENTS',
+      originalSeq: 42,
+      failedAt: '2026-01-02T03:04:05.000Z',
+      eventId: 'env-1',
+      eventType: 'message.status',
+    });
+  });
+
+  it('still lists a letter without headers, from its subject', () => {
+    expect(
+      readDeadLetter({
+        seq: 1,
+        subject: 'dlq.replay.locB.message.inbound',
+        storedAt: new Date(0),
+        headers: undefined,
+      }),
+    ).toMatchObject({
+      originalSubject: 'replay.locB.message.inbound',
+      locationId: 'locB',
+      reason: 'no reason recorded',
+      errorKind: 'unknown',
+      deliveryCount: null,
+      eventId: null,
+    });
   });
 });
