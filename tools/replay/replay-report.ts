@@ -43,7 +43,7 @@ export function summaryLines(report: ReplayReport): string[] {
   const alwaysShown: FinalOutcome[] = ['applied', 'skipped', 'failed'];
   for (const outcome of Object.keys(WORDS) as FinalOutcome[]) {
     if (alwaysShown.includes(outcome) || report.counts[outcome] > 0) {
-      lines.push(`  ${WORDS[outcome].padEnd(44)} ${report.counts[outcome]}`);
+      lines.push(`  ${WORDS[outcome].padEnd(46)} ${report.counts[outcome]}`);
     }
   }
   lines.push(
