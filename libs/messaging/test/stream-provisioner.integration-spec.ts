@@ -47,6 +47,21 @@ describe('StreamProvisioner (real nats-server)', () => {
     expect((await jsm.streams.info(STREAMS.deadLetters)).created).toBe(dlqBefore.created);
   });
 
+  it('applies a new retention to an existing stream in place, keeping what it holds', async () => {
+    const jsm = await bus.connection.jsm();
+    const stored = await bus.connection.js.publish('dlq.evt.locRetention.message.status', 'kept', {
+      msgID: 'retention-check',
+    });
+    const before = await jsm.streams.info(STREAMS.deadLetters);
+    await new StreamProvisioner(bus.connection, bus.logger, {
+      deadLettersMaxAgeMs: 45 * DAY_MS,
+    }).ensureStreams();
+    const after = await jsm.streams.info(STREAMS.deadLetters);
+    expect(after.config.max_age).toBe(nanos(45 * DAY_MS));
+    expect(after.created).toBe(before.created);
+    expect((await jsm.streams.getMessage(STREAMS.deadLetters, { seq: stored.seq })).string()).toBe('kept');
+  });
+
   it('creates a durable pull consumer idempotently under concurrency and updates it when the code changes', async () => {
     const def = { stream: STREAMS.events, durable: 'sync-status', filterSubject: 'evt.*.message.status' };
     const replicas = await Promise.all([bus.connect('c1'), bus.connect('c2'), bus.connect('c3')]);
