@@ -106,6 +106,29 @@ describe('api HTTP edge', () => {
     expect(res.body.correlationId).toBe(res.headers.get('x-correlation-id'));
   });
 
+  it('refuses a body that is not JSON with 415 instead of calling it missing, and takes no body at all', async () => {
+    // Found by the bad-input suite (test/fuzz): a form body reached the handler as "invalid body: … required".
+    const form = await api.request('POST', '/api/locations/locEdge01/whatsapp/messages', {
+      token: ADMIN_KEY,
+      raw: 'to=%2B15550000001&text=hi',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(form.status).toBe(415);
+    expect(form.body).toMatchObject({
+      code: 'unsupported_media_type',
+      message: expect.stringContaining('application/json'),
+      correlationId: form.headers.get('x-correlation-id'),
+    });
+    const json = await api.request('POST', '/api/locations/locEdge01/whatsapp/messages', {
+      token: ADMIN_KEY,
+      raw: '{"to":"+15550000001"}',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(json.body).toMatchObject({ code: 'invalid_request' });
+    const none = await api.request('POST', '/api/locations/locEdge01/whatsapp/connect', { token: ADMIN_KEY });
+    expect(none.status).not.toBe(415);
+  });
+
   it("keeps a caller's sane correlation id, replaces an unsafe one, and puts it in error bodies", async () => {
     const kept = await api.request('GET', '/api/locations/locNope/whatsapp/status', {
       token: ADMIN_KEY,

@@ -1,6 +1,6 @@
 import { CommandError, type CommandSubscription } from '@app/messaging';
 import { eventually } from '@app/testing';
-import type { EventEnvelope } from '@app/contracts';
+import { createEvent, type EventEnvelope } from '@app/contracts';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { ADMIN_KEY, ApiHarness, type Json } from './api-harness';
@@ -602,6 +602,32 @@ describe('api location endpoints', () => {
         const status = await stream.next('status');
         expect(status.data.whatsapp).toMatchObject({ state: 'open', phone: '+15550008888' });
         expect(status.data.explanation.action).toBe('none');
+      } finally {
+        stream.close();
+      }
+    });
+
+    it("never shows another location's event, even one published on this location's subject", async () => {
+      const stream = await SseReader.open(`${api.url}/api/locations/${loc}/events/stream`, ADMIN_KEY);
+      try {
+        await stream.next('snapshot');
+        // Found by the bad-input suite (test/fuzz): the envelope names another location than its subject.
+        const foreign = createEvent('session.pairing_code', 'locOther01', {
+          phone: '+15550000001',
+          code: 'FOREIGN1',
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+          workerId: 'w-s',
+        });
+        await api.connection.js.publish(
+          `evt.${loc}.session.pairing_code`,
+          Buffer.from(JSON.stringify(foreign)),
+          {
+            msgID: foreign.id,
+          },
+        );
+        await api.events.publish('session.pairing_code', loc, { ...foreign.payload, code: 'OWNCODE1' });
+        expect((await stream.next('pairing_code')).data.code).toBe('OWNCODE1');
+        expect(stream.frames.filter((f) => JSON.stringify(f.data).includes('FOREIGN1'))).toEqual([]);
       } finally {
         stream.close();
       }

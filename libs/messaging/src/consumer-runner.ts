@@ -3,7 +3,7 @@ import { ConsumerDebugEvents, ConsumerEvents, ConsumerMessages, headers as natsH
 import type { Logger } from 'pino';
 import { backoffDelayMs, BackoffPolicy, backoffPolicy } from './backoff';
 import { busMetrics } from './bus.metrics';
-import { buildDeadLetter } from './dead-letter';
+import { buildDeadLetter, fitDeadLetter } from './dead-letter';
 import { decodeEventMessage } from './event-decoder';
 import { KeyedScheduler } from './keyed-scheduler';
 import { MessagingConnection } from './nats-connection';
@@ -427,11 +427,16 @@ export class ConsumerRunner {
       failedAt: new Date(),
       event: envelope ? { id: envelope.id, type: envelope.type } : undefined,
     });
-    const hdrs = natsHeaders();
-    for (const [key, value] of letter.headers) hdrs.append(key, value);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.connection.js.publish(letter.subject, msg.data, {
+        // Known once connected; until then the publish fails anyway and is retried.
+        const maxPayload = this.connection.nc.info?.max_payload;
+        const fitted = maxPayload
+          ? fitDeadLetter(letter, msg.data, maxPayload)
+          : { ...letter, body: msg.data };
+        const hdrs = natsHeaders();
+        for (const [key, value] of fitted.headers) hdrs.append(key, value);
+        await this.connection.js.publish(letter.subject, fitted.body, {
           msgID: letter.msgId,
           headers: hdrs,
           timeout: this.deadLetterTimeoutMs,

@@ -1,4 +1,11 @@
-import { buildDeadLetter, DeadLetterInput, DLQ_HEADERS, readDeadLetter } from './dead-letter';
+import {
+  buildDeadLetter,
+  DeadLetterInput,
+  DLQ_HEADERS,
+  fitDeadLetter,
+  headersWireSize,
+  readDeadLetter,
+} from './dead-letter';
 
 const input: DeadLetterInput = {
   originalSubject: 'evt.loc123.message.status',
@@ -103,5 +110,39 @@ describe('readDeadLetter', () => {
       deliveryCount: null,
       eventId: null,
     });
+  });
+});
+
+describe('fitDeadLetter', () => {
+  const letter = buildDeadLetter(input);
+  const size = (fitted: { headers: [string, string][]; body: Uint8Array }) =>
+    headersWireSize([...fitted.headers, ['Nats-Msg-Id', letter.msgId]]) + fitted.body.length;
+
+  it('leaves a letter that fits as it is', () => {
+    const body = Buffer.alloc(1_000, 'x');
+    expect(fitDeadLetter(letter, body, 1024 * 1024)).toEqual({ headers: letter.headers, body });
+  });
+
+  it('cuts a body the headers push over max_payload, keeping its start and saying how long it was', () => {
+    const maxPayload = 1024 * 1024;
+    const body = Buffer.alloc(maxPayload - 50, 'y');
+    body.write('start', 0);
+    const fitted = fitDeadLetter(letter, body, maxPayload);
+    expect(size(fitted)).toBeLessThanOrEqual(maxPayload);
+    expect(fitted.headers).toContainEqual([DLQ_HEADERS.truncatedFrom, String(body.length)]);
+    expect(Buffer.from(fitted.body).toString('utf8', 0, 5)).toBe('start');
+    expect(fitted.body.length).toBeGreaterThan(maxPayload - 2_000);
+  });
+
+  it('counts headers as they go on the wire', () => {
+    expect(headersWireSize([['A', 'b']])).toBe('NATS/1.0\r\nA: b\r\n\r\n'.length);
+    expect(headersWireSize([['K', 'é']])).toBe('NATS/1.0\r\nK: é\r\n\r\n'.length + 1);
+  });
+
+  it('bounds a reason of any length', () => {
+    const long = buildDeadLetter({ ...input, reason: 'r'.repeat(100_000) });
+    const reason = long.headers.find(([k]) => k === DLQ_HEADERS.reason)?.[1] ?? '';
+    expect(reason.length).toBeLessThanOrEqual(2_001);
+    expect(reason.endsWith('…')).toBe(true);
   });
 });

@@ -14,6 +14,8 @@ export const DLQ_HEADERS = {
   originalMsgId: 'Dlq-Original-Msg-Id',
   eventId: 'Dlq-Event-Id',
   eventType: 'Dlq-Event-Type',
+  /** Set when the body was cut to fit the server's max_payload: the original length in bytes. */
+  truncatedFrom: 'Dlq-Truncated-From',
 } as const;
 
 export interface DeadLetterInput {
@@ -74,9 +76,41 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
   };
 }
 
-/** Header values are one line of visible text on the wire. */
+// A reason names every bad field of a message; past this it is noise, and headers share max_payload.
+const MAX_HEADER_VALUE = 2_000;
+
+/** Header values are one line of visible text on the wire, of bounded length. */
 function headerValue(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').trim() || '-';
+  const line = value.replace(/[\r\n]+/g, ' ').trim() || '-';
+  return line.length > MAX_HEADER_VALUE ? `${line.slice(0, MAX_HEADER_VALUE)}…` : line;
+}
+
+/** Bytes headers take on the wire: the `NATS/1.0` line, one line per header, a blank line. */
+export function headersWireSize(headers: Iterable<[string, string]>): number {
+  let size = 'NATS/1.0\r\n\r\n'.length;
+  for (const [key, value] of headers) size += Buffer.byteLength(`${key}: ${value}\r\n`);
+  return size;
+}
+
+// Room for what the client adds on its own (the msg id header is counted explicitly).
+const WIRE_SLACK_BYTES = 64;
+
+/**
+ * Makes a dead letter fit the server's max_payload, which counts headers and body together: a message
+ * that just fitted cannot be copied with the Dlq-* headers added, and retrying the copy would never
+ * succeed. The start of the body is kept and `Dlq-Truncated-From` says how long it was; the whole
+ * original stays in its stream at `Dlq-Stream-Seq` until the stream's retention ends.
+ */
+export function fitDeadLetter(
+  letter: DeadLetter,
+  body: Uint8Array,
+  maxPayload: number,
+): { headers: [string, string][]; body: Uint8Array } {
+  const room = (headers: [string, string][]) =>
+    maxPayload - headersWireSize([...headers, ['Nats-Msg-Id', letter.msgId]]) - WIRE_SLACK_BYTES;
+  if (body.length <= room(letter.headers)) return { headers: letter.headers, body };
+  const headers: [string, string][] = [...letter.headers, [DLQ_HEADERS.truncatedFrom, String(body.length)]];
+  return { headers, body: body.subarray(0, Math.max(0, room(headers))) };
 }
 
 /** A stored dead letter as a person (or the replay tool) reads it. */

@@ -242,6 +242,33 @@ describe('ConsumerRunner (real nats-server)', () => {
     );
   });
 
+  it('dead-letters an invalid message as large as the server takes, though its dead-letter headers would not fit', async () => {
+    const { location, durable } = scope();
+    const handled: string[] = [];
+    await run(durable, location, { handler: async (envelope) => void handled.push(envelope.id) });
+
+    const subject = eventSubject('message.status', location);
+    // Found by the bad-input suite (test/fuzz): the server's max_payload counts headers and body, so a
+    // body that just fits cannot be copied with the Dlq-* headers added.
+    const maxPayload = bus.connection.nc.info!.max_payload;
+    const huge = Buffer.alloc(maxPayload - 100, 'x');
+    await bus.connection.js.publish(subject, huge, { msgID: 'huge-1' });
+    const good = await events.publish('message.status', location, statusPayload());
+
+    await eventually(() => expect(handled).toEqual([good.envelope.id]));
+    const [letter] = await eventually(async () => {
+      const letters = await deadLetters(subject);
+      expect(letters).toHaveLength(1);
+      return letters;
+    });
+    expect(letter.header.get(DLQ_HEADERS.errorKind)).toBe('invalid');
+    expect(letter.header.get(DLQ_HEADERS.reason)).toMatch(/^invalid JSON/);
+    expect(letter.header.get(DLQ_HEADERS.truncatedFrom)).toBe(String(huge.length));
+    expect(letter.data.length).toBeLessThan(huge.length);
+    expect(Buffer.from(letter.data).equals(huge.subarray(0, letter.data.length))).toBe(true);
+    await eventually(async () => expect((await consumerInfo(durable)).num_ack_pending).toBe(0));
+  });
+
   it('dead-letters a PermanentError on its first delivery', async () => {
     const { location, durable } = scope();
     let calls = 0;

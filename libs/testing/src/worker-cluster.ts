@@ -137,7 +137,13 @@ export class WorkerCluster {
     cluster.sub = connection.nc.subscribe('evt.>', {
       callback: (_err, msg) => {
         const receivedAt = Date.now();
-        const event = JSON.parse(msg.string()) as EventEnvelope;
+        let event: EventEnvelope;
+        try {
+          event = JSON.parse(msg.string()) as EventEnvelope;
+        } catch {
+          return; // not JSON: the bad-input suites publish such messages (the consumers dead-letter them)
+        }
+        if (typeof event !== 'object' || event === null || typeof event.locationId !== 'string') return;
         cluster.events.push(event);
         for (const listener of cluster.listeners) listener(event, receivedAt);
       },

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { eventFilter, parseEvent, type EventEnvelope } from '@app/contracts';
-import { MessagingConnection } from '@app/messaging';
+import { eventFilter, type EventEnvelope } from '@app/contracts';
+import { decodeEventMessage, MessagingConnection } from '@app/messaging';
 import type { Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { API_LOGGER } from '../api.tokens';
@@ -41,12 +41,11 @@ export class LocationEventHub implements OnApplicationShutdown {
             this.logger.warn({ err, locationId }, 'event subscription failed');
             return;
           }
-          let event: EventEnvelope;
-          try {
-            event = parseEvent(msg.json());
-          } catch {
-            return; // a malformed event is the consumers' business (dead letters); a page just skips it
-          }
+          // A malformed event is the consumers' business (dead letters); a page just skips it. So does
+          // it an event whose envelope names another location than its subject: it must never show there.
+          const decoded = decodeEventMessage(msg.subject, msg.data);
+          if (!decoded.ok) return;
+          const event = decoded.envelope;
           for (const l of listeners) {
             try {
               l(event);

@@ -36,6 +36,7 @@ export function configureHttpEdge(nestApp: INestApplication, config: ApiConfig):
   app.use(securityHeaders(https));
   app.use(['/api', '/docs'], cors(origins));
   app.use('/webhooks', rawBody(WEBHOOK_BODY_LIMIT_BYTES));
+  app.use('/api', jsonBodiesOnly);
   app.useBodyParser('json', { limit: API_BODY_LIMIT_BYTES });
   app.useBodyParser('urlencoded', { limit: 16 * 1024, extended: false });
 }
@@ -94,6 +95,28 @@ function cors(origins: AllowedOrigins) {
     }
     next();
   };
+}
+
+/**
+ * The api reads JSON only. A body of another type would never be parsed and reach the handler as
+ * missing ("invalid body: … required"), which points the client at the wrong problem: say what is wrong.
+ */
+function jsonBodiesOnly(req: Request, _res: Response, next: NextFunction): void {
+  // An empty body (`Content-Length: 0`, what browsers send for a bare POST) needs no type; otherwise
+  // `req.is` is `false` when the body comes in a type the JSON parser does not read.
+  if (req.header('content-length') === '0' || req.is('application/json') !== false) return next();
+  next(
+    Object.assign(
+      new Error(
+        `the body must be JSON (Content-Type: application/json), not ${(req.header('content-type') ?? 'untyped').slice(0, 100)}`,
+      ),
+      {
+        status: 415,
+        expose: true,
+        type: 'unsupported.media.type',
+      },
+    ),
+  );
 }
 
 function tooLarge(limit: number): Error {

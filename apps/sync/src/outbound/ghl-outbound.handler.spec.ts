@@ -46,6 +46,19 @@ describe('GHL outbound messages as WhatsApp messages', () => {
     expect(whatsAppParts(null, [])).toEqual([]);
   });
 
+  it('keeps a file name whose escapes do not decode as it is, instead of failing the message', () => {
+    // Found by the bad-input suite (test/fuzz): decodeURIComponent threw, and the message was retried
+    // until it was dead-lettered as "URI malformed".
+    expect(
+      whatsAppParts(null, ['https://x.test/100%ZZ.pdf', 'https://x.test/a%E0%A4%A']).map((p) =>
+        p.kind === 'media' ? [p.fileName, p.mimetype] : p,
+      ),
+    ).toEqual([
+      ['100%ZZ.pdf', 'application/pdf'],
+      ['a%E0%A4%A', 'application/octet-stream'],
+    ]);
+  });
+
   it('recognises its own send commands in WhatsApp echoes', () => {
     expect(ghlMessageIdOf('ghl:abc123')).toBe('abc123');
     expect(ghlMessageIdOf('ghl:abc123:1')).toBeNull();

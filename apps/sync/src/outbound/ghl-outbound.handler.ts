@@ -42,7 +42,7 @@ export function whatsAppParts(message: string | null, attachments: readonly stri
   if (message && message.trim() !== '') parts.push({ kind: 'text', text: message });
   for (const url of attachments) {
     const path = new URL(url).pathname;
-    const fileName = decodeURIComponent(path.split('/').pop() ?? '') || null;
+    const fileName = decodedName(path.split('/').pop() ?? '') || null;
     const extension = fileName?.split('.').pop()?.toLowerCase() ?? '';
     const known = MIME_BY_EXTENSION[extension] ?? {
       mediaType: 'document' as const,
@@ -51,6 +51,18 @@ export function whatsAppParts(message: string | null, attachments: readonly stri
     parts.push({ kind: 'media', ...known, caption: null, fileName, sizeBytes: null, url });
   }
   return parts;
+}
+
+/**
+ * A URL's last path segment as a file name. A malformed escape (`%ZZ`, a cut UTF-8 sequence) keeps the
+ * segment as it is: the URL is still valid, and throwing here would retry the message for nothing.
+ */
+function decodedName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /**
