@@ -48,6 +48,13 @@ const VALID_QUERIES: Record<string, Record<string, string>> = {
   'GET /api/locations': { limit: '5', includeUninstalled: 'true', after: 'a' },
   'GET /api/locations/{locationId}/whatsapp/qr': { format: 'svg' },
   'GET /api/locations/{locationId}/whatsapp/events': { limit: '3' },
+  'GET /api/locations/{locationId}/events': {
+    since: '2026-01-01T00:00:00Z',
+    types: 'session.qr,message.inbound,dead_letter',
+    limit: '20',
+  },
+  'GET /api/locations/{locationId}/dead-letters': { limit: '5', cursor: '1' },
+  'GET /api/dead-letters': { limit: '5', location: TARGET },
   'GET /oauth/callback': { code: 'x', state: 'y' },
   'GET /app': { locationId: TARGET },
 };
