@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { SessionWorkerConfig } from '@app/config';
-import { CommandBus, CommandSubscription, EventBus } from '@app/messaging';
+import { CommandBus, CommandSubscription, EventBus, retryWhileUnavailable } from '@app/messaging';
 import type { Logger } from 'pino';
 import { AuthStateRepository } from '../auth/auth-state.repository';
 import { LeaseKeeper, type KeptLease, type LeaseLostReason } from '../lease/lease-keeper';
@@ -32,6 +32,7 @@ export class SessionManager implements BeforeApplicationShutdown {
   /** Renews every lease of this worker with one statement per LEASE_RENEW_MS. */
   private readonly leaseKeeper: LeaseKeeper;
   private draining = false;
+  private drainStartedAt?: number;
   private readonly log: Logger;
 
   constructor(
@@ -133,7 +134,19 @@ export class SessionManager implements BeforeApplicationShutdown {
         clear: async () => void (await this.authState.clear(kept.lease)),
       },
       publish: async (type, payload, options) => {
-        await this.events.publish(type, locationId, payload, options?.id ? { id: options.id } : undefined);
+        const meta = options?.id ? { id: options.id } : undefined;
+        const publish = () => this.events.publish(type, locationId, payload, meta);
+        if (!options?.untilPublished) {
+          await publish();
+          return;
+        }
+        await retryWhileUnavailable(`publishing ${type}`, publish, {
+          logger: log,
+          // At shutdown the hand-off time bounds the wait; an id already stored is a duplicate, not a copy.
+          shouldStop: () =>
+            this.drainStartedAt !== undefined &&
+            Date.now() - this.drainStartedAt > this.config.SHUTDOWN_HANDOFF_MS,
+        });
       },
       project: (patch) => this.projection.write(kept.lease, patch),
       policy: { ...DEFAULT_DISCONNECT_POLICY, random: Math.random },
@@ -208,6 +221,7 @@ export class SessionManager implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
+    this.drainStartedAt = Date.now();
     this.ramp.close();
     const sessions = [...this.owned.values()];
     this.log.info({ sessions: sessions.length }, 'handing off sessions');
@@ -227,6 +241,12 @@ export class SessionManager implements BeforeApplicationShutdown {
         [...this.owned.values()].map((s) => s.runner.abandon('shutdown hand-off timed out')),
       );
     }
+    // Messages WhatsApp delivered must be on the bus before the process lets go of it.
+    const remainingMs = Math.max(0, this.config.SHUTDOWN_HANDOFF_MS - (Date.now() - started));
+    await Promise.race([
+      Promise.allSettled(sessions.map((s) => s.runner.delivered)),
+      new Promise((resolve) => setTimeout(resolve, remainingMs).unref()),
+    ]);
     // Leases of sessions whose stop failed half-way; if the database is down they simply expire.
     const released = await this.leases.releaseAllOwnedBy(this.workerId).catch((error: unknown) => {
       this.log.warn({ err: error }, 'could not release the remaining leases; they will expire');

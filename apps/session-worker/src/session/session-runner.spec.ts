@@ -112,10 +112,17 @@ function setup(
     projectAccepts?: boolean;
     /** Makes a projection write throw (a database error), when it returns true for the patch. */
     projectThrows?: (patch: SessionProjectionPatch) => boolean;
+    /** A publish of this type waits for the returned promise (a bus that does not answer). */
+    holdPublish?: (type: EventType) => Promise<void> | undefined;
   } = {},
 ) {
   const whatsapp = new FakeWhatsApp();
-  const published: { type: EventType; payload: Record<string, unknown>; id?: string }[] = [];
+  const published: {
+    type: EventType;
+    payload: Record<string, unknown>;
+    id?: string;
+    untilPublished?: boolean;
+  }[] = [];
   const projections: SessionProjectionPatch[] = [];
   const turns = new FakeTurns();
   const lease = {
@@ -141,7 +148,8 @@ function setup(
     whatsapp,
     auth,
     publish: async (type, payload, opts) => {
-      published.push({ type, payload: payload, id: opts?.id });
+      await options.holdPublish?.(type);
+      published.push({ type, payload: payload, id: opts?.id, untilPublished: opts?.untilPublished });
     },
     project: async (patch) => {
       if (options.projectThrows?.(patch)) throw new Error('timeout exceeded when trying to connect');
@@ -423,6 +431,39 @@ describe('SessionRunner', () => {
     await eventually(() => expect(t.of('message.inbound')).toHaveLength(1));
     expect(t.published.slice(published).map((p) => p.type)).toEqual(['message.inbound']);
     expect(t.whatsapp.connects).toHaveLength(1);
+  });
+
+  it('publishes a delivered message until the bus takes it, without holding up the session meanwhile', async () => {
+    let busBack!: () => void;
+    const outage = new Promise<void>((resolve) => (busBack = resolve));
+    const t = setup({ holdPublish: (type) => (type === 'message.inbound' ? outage : undefined) });
+    await t.runner.start();
+    t.whatsapp.emit({
+      type: 'open',
+      me: { phone: '+15550000001', jid: 'a@s.whatsapp.net', lid: null, pushName: null },
+    });
+    await eventually(() => expect(t.runner.currentState).toBe('open'));
+    const bob = { phone: '+15550000002', jid: '15550000002@s.whatsapp.net', lid: null, pushName: 'Bob' };
+    t.whatsapp.emit({
+      type: 'message',
+      fromMe: false,
+      waMessageId: 'DURING-OUTAGE',
+      chatJid: bob.jid,
+      party: bob,
+      sentAt: new Date('2026-11-21T10:00:00Z'),
+      content: { kind: 'text', text: 'hi' },
+    });
+    // The session still reacts to WhatsApp while the message waits for the bus.
+    t.whatsapp.emit({ type: 'close', code: 515, message: 'restart required' });
+    await eventually(() => expect(t.whatsapp.connects).toHaveLength(2));
+    expect(t.of('message.inbound')).toEqual([]);
+    busBack();
+    await eventually(() => expect(t.of('message.inbound')).toHaveLength(1));
+    expect(t.published.find((p) => p.type === 'message.inbound')).toMatchObject({
+      id: 'msg-in:loc1:DURING-OUTAGE',
+      untilPublished: true,
+    });
+    expect(t.published.find((p) => p.type === 'session.disconnected')?.untilPublished).toBeFalsy();
   });
 
   it('logout unlinks on WhatsApp, clears auth, stays stopped', async () => {

@@ -14,11 +14,14 @@ import type { ConnectDone } from './connect-ramp';
 import { DisconnectPolicyOptions, backoffDelay, decideDisconnect } from './disconnect-policy';
 import type { SessionProjectionPatch } from './session-projection.repository';
 
-/** Publishes one location's events; the runner never sees subjects or envelopes. */
+/**
+ * Publishes one location's events; the runner never sees subjects or envelopes. `untilPublished`:
+ * keep trying while the bus is down (the event reports a message no one would deliver again).
+ */
 export type SessionEventSink = <T extends EventType>(
   type: T,
   payload: EventPayload<T>,
-  options?: { id?: string },
+  options?: { id?: string; untilPublished?: boolean },
 ) => Promise<void>;
 
 /** The lease this runner holds, as far as the runner needs it. */
@@ -99,6 +102,8 @@ export class SessionRunner {
   /** Cancels a connect still waiting for its turn. */
   private cancelTurn?: () => void;
   private queue: Promise<void> = Promise.resolve();
+  /** Events about delivered messages, in WhatsApp's order, on a chain of their own (see `deliver`). */
+  private deliveries: Promise<void> = Promise.resolve();
   private readonly sentByBridge = new Set<string>();
   private readonly knownContacts = new Set<string>();
   private readonly log: Logger;
@@ -146,7 +151,8 @@ export class SessionRunner {
       }
       throw error;
     }
-    await this.deps.publish(
+    // In order with the session's other message events; a failure is the caller's to retry (same id).
+    await this.deliver(
       'message.outbound',
       {
         waMessageId: sent.waMessageId,
@@ -157,7 +163,8 @@ export class SessionRunner {
         origin: 'bridge',
         clientMessageId,
       },
-      { id: `msg-out:${this.deps.locationId}:${sent.waMessageId}` },
+      `msg-out:${this.deps.locationId}:${sent.waMessageId}`,
+      false,
     );
     return { waMessageId: sent.waMessageId, sentAt: sent.sentAt.toISOString() };
   }
@@ -379,7 +386,7 @@ export class SessionRunner {
       case 'message':
         return this.onMessage(event);
       case 'receipt':
-        await this.deps.publish(
+        void this.deliver(
           'message.status',
           {
             waMessageId: event.waMessageId,
@@ -388,13 +395,13 @@ export class SessionRunner {
             error: event.status === 'failed' ? 'WhatsApp reported the message as failed' : null,
             at: event.at.toISOString(),
           },
-          { id: `msg-status:${this.deps.locationId}:${event.waMessageId}:${event.status}` },
+          `msg-status:${this.deps.locationId}:${event.waMessageId}:${event.status}`,
         );
         return;
       case 'contact':
         if (this.knownContacts.has(event.party.jid)) return;
         this.knownContacts.add(event.party.jid);
-        await this.deps.publish('contact.upserted', { ...event.party, source: 'message' });
+        void this.deliver('contact.upserted', { ...event.party, source: 'message' });
         return;
       default: {
         const unhandled: never = event;
@@ -566,7 +573,7 @@ export class SessionRunner {
     }
   }
 
-  private async onMessage(event: Extract<WhatsAppEvent, { type: 'message' }>) {
+  private onMessage(event: Extract<WhatsAppEvent, { type: 'message' }>): void {
     const base = {
       waMessageId: event.waMessageId,
       chatJid: event.chatJid,
@@ -574,20 +581,46 @@ export class SessionRunner {
       content: event.content,
     };
     if (!event.fromMe) {
-      await this.deps.publish(
+      void this.deliver(
         'message.inbound',
         { ...base, from: event.party },
-        { id: `msg-in:${this.deps.locationId}:${event.waMessageId}` },
+        `msg-in:${this.deps.locationId}:${event.waMessageId}`,
       );
       return;
     }
     // Our own sends are published by `send`; what remains was typed on the phone.
     if (this.sentByBridge.has(event.waMessageId)) return;
-    await this.deps.publish(
+    void this.deliver(
       'message.outbound',
       { ...base, to: event.party, origin: 'phone', clientMessageId: null },
-      { id: `msg-out:${this.deps.locationId}:${event.waMessageId}` },
+      `msg-out:${this.deps.locationId}:${event.waMessageId}`,
     );
+  }
+
+  /**
+   * Publishes an event about a message WhatsApp delivered. Baileys has acknowledged it already, so
+   * the event is the only copy left: the sink keeps trying while the bus is down. The events keep
+   * their order on a chain of their own, so an outage holds up neither the session's reconnects nor
+   * its stop. (Callers that do not wait need not catch: the chain logs a failure.)
+   */
+  private deliver<T extends EventType>(
+    type: T,
+    payload: EventPayload<T>,
+    id?: string,
+    untilPublished = true,
+  ): Promise<void> {
+    const published = this.deliveries.then(() =>
+      this.deps.publish(type, payload, { ...(id ? { id } : {}), untilPublished }),
+    );
+    this.deliveries = published.catch((error: unknown) => {
+      if (untilPublished) this.log.error({ err: error, type, id }, 'message event not published');
+    });
+    return published;
+  }
+
+  /** Resolves once every message event so far is on the bus (or was given up). */
+  get delivered(): Promise<void> {
+    return this.deliveries;
   }
 
   private rememberSent(waMessageId: string): void {

@@ -73,6 +73,15 @@ describe('violations', () => {
     expect(violations(clean)).toEqual([]);
   });
 
+  it('leaves order out when asked to', () => {
+    const reordered: SystemCheck = {
+      ...clean,
+      inbound: checkDeliveries(sent('a', 1, 2), seen('a-2', 'a-1')),
+    };
+    expect(violations(reordered)).toEqual(['WhatsApp → GHL: 1 out of order (e.g. a-1)']);
+    expect(violations(reordered, { order: false })).toEqual([]);
+  });
+
   it('names each broken target', () => {
     const broken: SystemCheck = {
       inbound: checkDeliveries(sent('a', 1, 2), seen('a-2', 'a-2')),

@@ -92,8 +92,8 @@ export interface RunCheck extends SystemCheck {
 }
 
 /** Every target a run missed, in plain words (the checkers' findings plus the harness's own). */
-export function runViolations(check: RunCheck): string[] {
-  const found = violations(check);
+export function runViolations(check: RunCheck, options: { order?: boolean } = {}): string[] {
+  const found = violations(check, options);
   if (check.unexpectedQrs.length)
     found.push(`${check.unexpectedQrs.length} QR codes shown for linked sessions (credentials lost)`);
   if (check.entryErrors.length)
