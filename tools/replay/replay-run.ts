@@ -117,10 +117,6 @@ export class ReplayRun {
     this.progressEveryMs = options.progressEveryMs ?? 2_000;
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   /** Ends the sending; `run()` then waits up to the stop grace for outstanding outcomes. */
   stop(): void {
     this.stopping = true;

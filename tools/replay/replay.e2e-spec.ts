@@ -104,22 +104,34 @@ describe('replay tool (built CLI)', () => {
     expect(sent).toBeLessThan(30);
   }, 60_000);
 
-  it('lists dead letters with their reasons, and purges only with a confirmation', async () => {
+  it('lists dead letters with their reasons, redrives one to GHL, and purges only with a confirmation', async () => {
     const { location } = await kit.installedLocation();
     await kit.admin.addFault({
       match: { operationId: 'add-an-inbound-message', locationId: location.id },
       action: { kind: 'error', status: 400, body: { message: 'refused by the CLI test' } },
     });
-    const event = await kit.publish('message.inbound', location.id, inboundText(newPhone(), 'dead'));
-    await eventually(() => expect(kit.results(event.id)[0]?.payload.outcome).toBe('failed'), {
-      timeoutMs: 15_000,
-    });
+    const events = [
+      await kit.publish('message.inbound', location.id, inboundText(newPhone(), 'dead 1')),
+      await kit.publish('message.inbound', location.id, inboundText(newPhone(), 'dead 2')),
+    ];
+    await eventually(
+      () => expect(events.map((e) => kit.results(e.id)[0]?.payload.outcome)).toEqual(['failed', 'failed']),
+      { timeoutMs: 15_000 },
+    );
     await kit.admin.clearFaults();
 
     const list = cli('dead-letters', 'list', '--location', location.id);
     expect(await list.exited).toBe(0);
     expect(list.out.join('\n')).toMatch(/permanent in sync-messages.*refused by the CLI test/);
-    expect(list.out.join('\n')).toContain(event.id);
+    expect(list.out.at(-1)).toBe(`2 dead letters of location ${location.id}`);
+    const [firstSeq] = list.out.flatMap((l) => /^DLQ #(\d+)/.exec(l)?.[1] ?? []);
+
+    const redrive = cli('dead-letters', 'redrive', firstSeq);
+    expect(await redrive.exited).toBe(0);
+    expect(
+      redrive.out.some((l) => l.startsWith(`DLQ #${firstSeq}`) && / applied: ghl message /.test(l)),
+    ).toBe(true);
+    expect((await kit.admin.counts(location.id)).messages.inbound).toBe(1);
 
     const unconfirmed = cli('dead-letters', 'purge', '--location', location.id);
     expect(await unconfirmed.exited).toBe(1);

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule } from '@app/core';
+import { MessagingConnection, ReplayOutcomeChannel } from '@app/messaging';
 import type { SyncConfig } from '@app/config';
 import { SecretBox } from '@app/persistence';
 import type { Logger } from 'pino';
@@ -70,6 +71,11 @@ export class SyncModule {
         MessageStatusHandler,
         GhlOutboundHandler,
         ExchangeCodeHandler,
+        {
+          provide: ReplayOutcomeChannel,
+          useFactory: (connection: MessagingConnection) => new ReplayOutcomeChannel(connection),
+          inject: [MessagingConnection],
+        },
         ReplayOutcomeReporter,
         SyncConsumers,
       ],

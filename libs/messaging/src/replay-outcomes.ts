@@ -21,18 +21,13 @@ export class ReplayOutcomeChannel {
     this.connection.nc.publish(replayOutcomeSubject(valid.runId), JSON.stringify(valid));
   }
 
-  /** Calls `onOutcome` for each valid outcome of the run; malformed messages go to `onInvalid`. */
-  subscribe(
-    runId: string,
-    onOutcome: (outcome: ReplayOutcome) => void,
-    onInvalid: (reason: string) => void = () => undefined,
-  ): ReplayOutcomeSubscription {
+  /** Calls `onOutcome` for each valid outcome of the run; anything else on the subject is ignored. */
+  subscribe(runId: string, onOutcome: (outcome: ReplayOutcome) => void): ReplayOutcomeSubscription {
     const subscription: Subscription = this.connection.nc.subscribe(replayOutcomeSubject(runId), {
       callback: (err, msg) => {
         if (err) return;
         const parsed = replayOutcomeSchema.safeParse(safeJson(msg.string()));
         if (parsed.success && parsed.data.runId === runId) onOutcome(parsed.data);
-        else onInvalid(parsed.success ? 'outcome of another run' : parsed.error.message);
       },
     });
     return {

@@ -8,7 +8,6 @@ import {
 } from '@app/contracts';
 import {
   classifyFailure,
-  MessagingConnection,
   PermanentError,
   ReplayOutcomeChannel,
   type EventHandler,
@@ -45,11 +44,12 @@ const NOTHING_TO_WRITE = 'nothing to write to GHL for this event';
  */
 @Injectable()
 export class ReplayOutcomeReporter {
-  private readonly channel: ReplayOutcomeChannel;
   private readonly logger: Logger;
 
-  constructor(connection: MessagingConnection, @Inject(SYNC_LOGGER) logger: Logger) {
-    this.channel = new ReplayOutcomeChannel(connection);
+  constructor(
+    private readonly channel: ReplayOutcomeChannel,
+    @Inject(SYNC_LOGGER) logger: Logger,
+  ) {
     this.logger = logger.child({ component: 'replay-outcomes' });
   }
 
