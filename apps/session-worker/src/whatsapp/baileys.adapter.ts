@@ -127,7 +127,13 @@ class BaileysConnection implements WhatsAppConnection {
     if (this.closing) throw new ConnectionClosedError();
     let sent: WAMessage | undefined;
     try {
-      sent = await this.socket.sendMessage(jidFromPhone(toPhone), { text }, { messageId: waMessageId });
+      // Baileys encrypts a send under a lock of its own and decrypts an incoming message under the
+      // sender's: a reply going out while the contact's next message comes in would update the same
+      // Signal session twice at once, the later write wins, and the contact's following messages no
+      // longer decrypt ("No matching sessions"). The message lock serialises the two.
+      sent = await this.socket.messageMutex.mutex(() =>
+        this.socket.sendMessage(jidFromPhone(toPhone), { text }, { messageId: waMessageId }),
+      );
     } catch (error) {
       if (this.closing || statusCodeOf(error) === DisconnectReason.connectionClosed)
         throw new ConnectionClosedError(

@@ -121,6 +121,7 @@ export class SystemHarness {
   private injected440 = 0;
   private stopAutoScan?: () => void;
   private stopWatching?: () => void;
+  private stopping?: Promise<void>;
 
   private constructor(
     readonly cluster: WorkerCluster,
@@ -262,7 +263,13 @@ export class SystemHarness {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops everything the harness started. Idempotent (an interrupt may race the normal end). */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
     this.stopAutoScan?.();
     this.stopWatching?.();
     await Promise.all([...this.syncs.values()].map((s) => s.stop('SIGKILL')));
