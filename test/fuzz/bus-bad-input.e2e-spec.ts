@@ -52,10 +52,15 @@ function envelope(type: string, locationId: string, payload: unknown): Record<st
   };
 }
 
-/** A NATS subject token: anything without whitespace, `.`, `*` or `>` (the server refuses those). */
+/**
+ * A NATS subject token: anything without whitespace, `.`, `*` or `>` (the server refuses those), in
+ * well-formed UTF-8 (subjects travel as UTF-8; an unpaired surrogate would arrive as U+FFFD).
+ */
 const subjectToken: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(TARGET, VICTIM, 'unknownLocation00001', '_global', 'A'.repeat(65), '-x', '%00', '$1'),
-  hostileString.map((s) => s.replace(/[\s.*>]/g, '')).filter((s) => s.length > 0 && s.length < 200),
+  hostileString
+    .map((s) => s.replace(/[\s.*>]/g, ''))
+    .filter((s) => s.length > 0 && s.length < 200 && Buffer.from(s, 'utf8').toString('utf8') === s),
 );
 
 /**

@@ -385,6 +385,12 @@ describe('GHL webhooks', () => {
       expect([stranger.status, stranger.body.code]).toEqual([404, 'location_not_installed']);
       const bad = await post('/webhooks/ghl/provider', { locationId: loc, type: 'SMS' });
       expect([bad.status, bad.body.code]).toEqual([400, 'invalid_request']);
+      // Found by the bad-input suite (test/fuzz): a CR/LF in the id broke the bus header (500).
+      const controls = await post('/webhooks/ghl/provider', message(' \r\n '));
+      expect([controls.status, controls.body.code]).toEqual([400, 'invalid_request']);
+      expect(controls.body.details).toEqual([
+        { path: 'body.messageId', message: 'must not contain control characters' },
+      ]);
     });
 
     it('answers 429 (the only status GHL retries) when the bus cannot take the message', async () => {

@@ -58,7 +58,9 @@ describe('event contracts', () => {
 
   it('rejects unknown event types and wrong versions', () => {
     const envelope = createEvent('session.qr', LOC, EVENT_SAMPLES['session.qr']);
-    expect(() => parseEvent({ ...envelope, type: 'session.nope' })).toThrow(/unknown event type "session.nope"/);
+    expect(() => parseEvent({ ...envelope, type: 'session.nope' })).toThrow(
+      /unknown event type "session.nope"/,
+    );
     expect(() => parseEvent({ ...envelope, version: 2 })).toThrow(/version/);
     expect(() => parseEvent('not an object')).toThrow(ContractViolation);
   });
@@ -69,11 +71,29 @@ describe('event contracts', () => {
     }
   });
 
+  it('rejects ids with control characters or unpaired surrogates, and takes any other text', () => {
+    for (const id of ['a\r\nb', ' \n ', 'x\u0000', '\u007f']) {
+      expect(() => createEvent('message.inbound', LOC, EVENT_SAMPLES['message.inbound'], { id })).toThrow(
+        /id: must not contain control characters/,
+      );
+    }
+    for (const id of ['\uD800', 'a\uDFFFb', '\uDFFF\uD800']) {
+      expect(() => createEvent('message.inbound', LOC, EVENT_SAMPLES['message.inbound'], { id })).toThrow(
+        /id: must be well-formed text/,
+      );
+    }
+    const unicode = createEvent('message.inbound', LOC, {
+      ...EVENT_SAMPLES['message.inbound'],
+      waMessageId: 'Ω≈ç 👍 "x"',
+    });
+    expect(unicode.payload.waMessageId).toBe('Ω≈ç 👍 "x"');
+  });
+
   it('rejects phone numbers that are not E.164', () => {
     for (const phone of ['15550000001', '+0123456789', '+1 555 000', '+1234567']) {
-      expect(() =>
-        createEvent('session.ready', LOC, { ...EVENT_SAMPLES['session.ready'], phone }),
-      ).toThrow(/payload.phone: phone must be E.164/);
+      expect(() => createEvent('session.ready', LOC, { ...EVENT_SAMPLES['session.ready'], phone })).toThrow(
+        /payload.phone: phone must be E.164/,
+      );
     }
   });
 });
@@ -101,9 +121,17 @@ describe('command contracts', () => {
 
   it('reply schema accepts a typed result or a coded error, nothing else', () => {
     const schema = commandReplySchema('session.send');
-    expect(schema.safeParse({ ok: true, result: { waMessageId: 'X', sentAt: '2026-11-21T10:00:00.000Z' } }).success).toBe(true);
-    expect(schema.safeParse({ ok: false, error: { code: 'not_owner', message: 'elsewhere', retryable: true } }).success).toBe(true);
-    expect(schema.safeParse({ ok: false, error: { code: 'made_up', message: 'x', retryable: false } }).success).toBe(false);
+    expect(
+      schema.safeParse({ ok: true, result: { waMessageId: 'X', sentAt: '2026-11-21T10:00:00.000Z' } })
+        .success,
+    ).toBe(true);
+    expect(
+      schema.safeParse({ ok: false, error: { code: 'not_owner', message: 'elsewhere', retryable: true } })
+        .success,
+    ).toBe(true);
+    expect(
+      schema.safeParse({ ok: false, error: { code: 'made_up', message: 'x', retryable: false } }).success,
+    ).toBe(false);
     expect(schema.safeParse({ ok: true, result: { waMessageId: 'X' } }).success).toBe(false);
   });
 });
@@ -111,7 +139,10 @@ describe('command contracts', () => {
 describe('subjects', () => {
   it('put the location in the second token and round-trip', () => {
     expect(eventSubject('message.inbound', LOC)).toBe(`evt.${LOC}.message.inbound`);
-    expect(parseEventSubject(`evt.${LOC}.message.inbound`)).toEqual({ locationId: LOC, type: 'message.inbound' });
+    expect(parseEventSubject(`evt.${LOC}.message.inbound`)).toEqual({
+      locationId: LOC,
+      type: 'message.inbound',
+    });
     expect(parseEventSubject(`replay.${LOC}.session.qr`)).toEqual({ locationId: LOC, type: 'session.qr' });
     expect(commandSubject('session.send', LOC)).toBe(`cmd.${LOC}.session.send`);
     expect(parseCommandSubject(`cmd.${LOC}.session.send`)).toEqual({ locationId: LOC, type: 'session.send' });

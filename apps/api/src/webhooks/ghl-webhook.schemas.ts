@@ -1,7 +1,8 @@
-import { e164Schema, locationIdSchema } from '@app/contracts';
+import { e164Schema, locationIdSchema, opaqueIdSchema } from '@app/contracts';
 import { z } from 'zod';
 
-const ghlId = z.string().min(1).max(200);
+/** GHL's ids are alphanumeric; ours travel on the bus, so they take no control characters either. */
+const ghlId = opaqueIdSchema;
 
 /** Replay protection fields (§6.2); present on INSTALL and (assumed, like the sandbox) UNINSTALL. */
 const replayFields = {

@@ -16,7 +16,12 @@ export const COMMANDS = {
   'session.start': { version: 1, scope: 'location', payload: emptySchema, result: sessionStateResultSchema },
   'session.stop': { version: 1, scope: 'location', payload: emptySchema, result: sessionStateResultSchema },
   'session.logout': { version: 1, scope: 'location', payload: emptySchema, result: sessionStateResultSchema },
-  'session.restart': { version: 1, scope: 'location', payload: emptySchema, result: sessionStateResultSchema },
+  'session.restart': {
+    version: 1,
+    scope: 'location',
+    payload: emptySchema,
+    result: sessionStateResultSchema,
+  },
   'session.send': {
     version: 1,
     scope: 'location',
@@ -81,16 +86,18 @@ export const COMMAND_ERROR_CODES = [
 export const commandErrorCodeSchema = z.enum(COMMAND_ERROR_CODES);
 export type CommandErrorCode = z.infer<typeof commandErrorCodeSchema>;
 
+/** Longest error message a reply carries; longer ones are cut by `CommandError.toBody`. */
+export const COMMAND_ERROR_MESSAGE_MAX = 2000;
+
 export const commandErrorSchema = z.object({
   code: commandErrorCodeSchema,
-  message: z.string().max(2000),
+  message: z.string().max(COMMAND_ERROR_MESSAGE_MAX),
   retryable: z.boolean(),
 });
 export type CommandErrorBody = z.infer<typeof commandErrorSchema>;
 
 export type CommandReply<T extends CommandType> =
-  | { ok: true; result: CommandResult<T> }
-  | { ok: false; error: CommandErrorBody };
+  { ok: true; result: CommandResult<T> } | { ok: false; error: CommandErrorBody };
 
 export function commandReplySchema<T extends CommandType>(type: T): z.ZodType<CommandReply<T>> {
   return z.discriminatedUnion('ok', [
@@ -112,7 +119,13 @@ export function createCommand<T extends CommandType>(
   payload: CommandPayload<T>,
   meta: EnvelopeMeta = {},
 ): CommandEnvelope<T> {
-  const candidate = { ...newEnvelopeHeader(meta), type, version: COMMANDS[type].version, locationId, payload };
+  const candidate = {
+    ...newEnvelopeHeader(meta),
+    type,
+    version: COMMANDS[type].version,
+    locationId,
+    payload,
+  };
   return parseWith(commandSchemas[type], candidate, `command ${type}`);
 }
 

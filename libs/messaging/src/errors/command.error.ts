@@ -1,4 +1,4 @@
-import { CommandErrorBody, CommandErrorCode } from '@app/contracts';
+import { COMMAND_ERROR_MESSAGE_MAX, CommandErrorBody, CommandErrorCode } from '@app/contracts';
 
 /**
  * A command failed with a code from the contract. Handlers throw it to decline (`not_owner`,
@@ -18,8 +18,16 @@ export class CommandError extends Error {
     this.retryable = options.retryable ?? isRetryableByDefault(code);
   }
 
+  /**
+   * The reply body. A message longer than the contract allows is cut: it can quote the request (an
+   * unknown key of any length), and a reply that breaks the contract would reach the caller as `internal`.
+   */
   toBody(): CommandErrorBody {
-    return { code: this.code, message: this.message, retryable: this.retryable };
+    const message =
+      this.message.length > COMMAND_ERROR_MESSAGE_MAX
+        ? `${this.message.slice(0, COMMAND_ERROR_MESSAGE_MAX - 1)}…`
+        : this.message;
+    return { code: this.code, message, retryable: this.retryable };
   }
 
   static fromBody(body: CommandErrorBody): CommandError {
