@@ -30,6 +30,9 @@ function positiveFromEnv(name: string): number | undefined {
 }
 
 export const FUZZ_SEED = seedFromEnv();
+// A fresh seed is said up front, so a run that passes can be repeated too.
+if (process.env.FUZZ_SEED === 'random')
+  console.log(`fuzz seed ${FUZZ_SEED} (FUZZ_SEED=${FUZZ_SEED} repeats this run)`);
 const FUZZ_RUNS = positiveFromEnv('FUZZ_RUNS');
 const FUZZ_FACTOR = positiveFromEnv('FUZZ_FACTOR') ?? 1;
 
