@@ -90,7 +90,18 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
     await system?.assertHealthy();
   });
 
+  /** Replies seen, by command and outcome: what the run reached (printed with FUZZ_VERBOSE=1). */
+  const replies = new Map<string, number>();
+
   afterAll(async () => {
+    if (process.env.FUZZ_VERBOSE) {
+      console.log(
+        [...replies.entries()]
+          .sort()
+          .map(([k, n]) => `${String(n).padStart(6)} ${k}`)
+          .join('\n'),
+      );
+    }
     await system?.stop();
   }, 60_000);
 
@@ -199,6 +210,16 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
         120,
         fc.asyncProperty(request$, async ({ command: c, bytes }) => {
           const reply = await request(c.subject, bytes);
+          const outcome =
+            typeof reply === 'string'
+              ? reply
+              : (reply as { ok?: boolean; error?: { code?: string } }).ok
+                ? 'ok'
+                : (reply as { error?: { code?: string } }).error?.code;
+          replies.set(
+            `${c.type} → ${String(outcome)}`,
+            (replies.get(`${c.type} → ${String(outcome)}`) ?? 0) + 1,
+          );
           if (reply === 'no_responders') {
             // Nobody serves that subject (a location with no running session): nothing to check.
             expect(c.type).not.toBe('oauth.exchange_code');
