@@ -4,7 +4,7 @@ import { eventually } from '@app/testing';
 import { pino } from 'pino';
 import { Sql } from '../src/db/sql';
 import { GhlApiClient } from '../src/ghl/ghl-api.client';
-import { GhlRateLimiter, RateLimitWaitError } from '../src/rate-limit/ghl-rate-limiter.service';
+import { GhlRateLimiter, RateLimitWaitError, type SlotLease } from '../src/rate-limit/ghl-rate-limiter.service';
 import { RateLimitRepository } from '../src/rate-limit/rate-limit.repository';
 import { inboundText, newPhone, startSyncTestKit, type SyncTestKit } from './sync-test-kit';
 
@@ -32,31 +32,50 @@ describe('sync: the shared GHL rate limiter', () => {
   });
 
   /** A limiter as one replica has it (own local batches), on the shared table. */
-  function replica(): { limiter: GhlRateLimiter; api: GhlApiClient } {
+  interface Replica {
+    limiter: GhlRateLimiter;
+    api: GhlApiClient;
+    /** Resolves once every header correction seen so far is stored. */
+    observed(): Promise<unknown>;
+  }
+
+  function replica(): Replica {
     const config = parseEnv(syncConfigSchema, { GHL_RATE_LIMIT_PER_10S: String(MAX) });
     const limiter = new GhlRateLimiter(new RateLimitRepository(new Sql(kit.dataSource)), config, logger);
+    const corrections: Promise<void>[] = [];
     const api = new GhlApiClient({
       baseUrl: kit.sandbox.url,
       timeoutMs: 3_000,
-      onRateLimit: (key, headers) => void limiter.observe(key, headers),
+      onRateLimit: (key, headers) => void corrections.push(limiter.observe(key, headers)),
     });
-    return { limiter, api };
+    return { limiter, api, observed: () => Promise.all(corrections) };
   }
 
   it('lets two replicas share one location window without a single 429, using the window fully', async () => {
     const { location, accessToken } = await kit.installedLocation();
     const key = `location:${location.id}`;
     const replicas = [replica(), replica()];
+    // Each replica learns the sandbox's 1 s window from its first answer, as a sync does in production
+    // (where GHL's window and the configured default agree); refusals computed before that would use
+    // the default 10 s window.
+    for (const r of replicas) {
+      const lease = await r.limiter.acquire(key);
+      await r.api.findContactByPhone({ accessToken, resourceKey: key }, location.id, newPhone());
+      r.limiter.settle(lease, Date.now());
+      await r.observed();
+    }
+    const warmUp = replicas.length;
     const calls = 100;
     let next = 0;
     let waits = 0;
     const started = Date.now();
-    const worker = async (r: { limiter: GhlRateLimiter; api: GhlApiClient }) => {
+    const worker = async (r: Replica) => {
       while (next < calls) {
         next += 1;
+        let lease: SlotLease | null;
         for (;;) {
           try {
-            await r.limiter.acquire(key);
+            lease = await r.limiter.acquire(key);
             break;
           } catch (err) {
             if (!(err instanceof RateLimitWaitError)) throw err;
@@ -65,6 +84,8 @@ describe('sync: the shared GHL rate limiter', () => {
           }
         }
         await r.api.findContactByPhone({ accessToken, resourceKey: key }, location.id, newPhone());
+        // As the gateway does: a request that reached GHL later than its slot's stamp is restamped.
+        r.limiter.settle(lease, Date.now());
       }
     };
     // Eight concurrent callers per replica.
@@ -76,7 +97,7 @@ describe('sync: the shared GHL rate limiter', () => {
       operationId: 'get-duplicate-contact',
       locationId: location.id,
     });
-    expect(requests).toHaveLength(calls);
+    expect(requests).toHaveLength(warmUp + calls);
     expect(requests.filter((r) => r.status === 429)).toEqual([]);
     expect(waits).toBeGreaterThan(0);
     // 100 calls at 20 per second need four more windows after the first burst. A limiter that wasted
