@@ -6,10 +6,11 @@
  *      location's day is selected (by location and a 24 h window) and replayed through the replay
  *      subject; events/s from the first send to the last outcome, and the selection's read alone;
  *   2. the latency impact on live traffic: live WhatsApp messages at a fixed rate over other
- *      locations, publish → GHL sandbox receipt, p50/p99 without a replay and while replays of that
- *      day run back to back.
+ *      locations, publish → GHL sandbox receipt, p50/p99 without a replay, and while replays of that
+ *      day run back to back at full speed, then capped (`--rate`, as an operator would on a busy day).
  *
- *   npm run bench:replay -- [--events 100000] [--locations 100] [--day 2000] [--live-rate 50] [--live-seconds 20]
+ *   npm run bench:replay -- [--events 100000] [--locations 100] [--day 2000] [--live-rate 50]
+ *                           [--live-seconds 20] [--capped-rate 200]
  *
  * Run it as `flock /tmp/bench.lock npm run bench:replay` so that benchmarks never overlap.
  */
@@ -43,16 +44,25 @@ interface Options {
   day: number;
   liveRate: number;
   liveSeconds: number;
+  cappedRate: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { events: 100_000, locations: 100, day: 2_000, liveRate: 50, liveSeconds: 20 };
+  const options: Options = {
+    events: 100_000,
+    locations: 100,
+    day: 2_000,
+    liveRate: 50,
+    liveSeconds: 20,
+    cappedRate: 200,
+  };
   const names: Record<string, keyof Options> = {
     '--events': 'events',
     '--locations': 'locations',
     '--day': 'day',
     '--live-rate': 'liveRate',
     '--live-seconds': 'liveSeconds',
+    '--capped-rate': 'cappedRate',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const key = names[argv[i]];
@@ -199,8 +209,10 @@ async function main(): Promise<void> {
     const fillStarted = performance.now();
     const jobs: (() => Promise<void>)[] = [];
     let targetInbound = 0;
+    // Per 10 events of the day: 6 messages in, 3 receipts of the last of them (same chat), 1 contact.
+    const chatOf = (i: number) => 10_000 + (Math.floor(i / 10) % 50);
     for (let i = 0; i < options.day; i++) {
-      const chat = 10_000 + (i % 50);
+      const chat = chatOf(i);
       const kind = i % 10;
       if (kind < 6) {
         targetInbound += 1;
@@ -208,7 +220,8 @@ async function main(): Promise<void> {
           publish('message.inbound', target, inbound(chat, `RB${runId}T${i}`, `day ${i}`), `rb-t-${i}`),
         );
       } else if (kind < 9) {
-        const status = { waMessageId: `RB${runId}T${i - 1}`, chatJid: party(chat).jid, error: null };
+        const received = i - (kind - 5);
+        const status = { waMessageId: `RB${runId}T${received}`, chatJid: party(chat).jid, error: null };
         jobs.push(() =>
           publish(
             'message.status',
@@ -311,10 +324,10 @@ async function main(): Promise<void> {
       `${selected} events of one location's day out of ${stream.state.messages.toLocaleString('en-US')}: ${fmt(readSeconds, 2)} s (${fmt(selected / readSeconds, 0)} events/s), load ${load()}`,
     ]);
     const channel = new ReplayOutcomeChannel(connection);
-    const replayOnce = (): Promise<ReplayReport> =>
+    const replayOnce = (rate = 0): Promise<ReplayReport> =>
       new ReplayRun(
         { subscribe: (id, onOutcome) => channel.subscribe(id, onOutcome), send: replayPublisher(bus) },
-        { waitMs: 120_000 },
+        { waitMs: 120_000, rate },
       ).run(selectedEvents(connection, { ...selection, until: new Date() }));
     const requestsBefore = (await admin.counts(target)).requestsByOperation['add-an-inbound-message'] ?? 0;
     const reports: ReplayReport[] = [];
@@ -381,24 +394,29 @@ async function main(): Promise<void> {
       `${quiet.length} messages at ${options.liveRate}/s: p50 ${fmt(quantile(quiet, 0.5))} ms, p99 ${fmt(quantile(quiet, 0.99))} ms, max ${fmt(quiet.at(-1) ?? NaN)} ms, load ${load()}`,
     ]);
 
-    let replaying = true;
-    const during: ReplayReport[] = [];
-    const replayLoop = (async () => {
-      while (replaying) during.push(await replayOnce());
-    })();
-    const busy = await livePhase();
-    replaying = false;
-    await replayLoop;
-    const replayed = during.reduce((n, r) => n + r.sent, 0);
-    const replaySeconds = during.reduce((n, r) => n + r.elapsedMs, 0) / 1000;
-    rows.push([
-      'live, during replay',
-      `${busy.length} messages at ${options.liveRate}/s: p50 ${fmt(quantile(busy, 0.5))} ms, p99 ${fmt(quantile(busy, 0.99))} ms, max ${fmt(busy.at(-1) ?? NaN)} ms, load ${load()}`,
-    ]);
-    rows.push([
-      'replay under live',
-      `${during.length} back-to-back runs, ${replayed} events replayed in ${fmt(replaySeconds)} s (${fmt(replayed / replaySeconds, 0)} events/s)`,
-    ]);
+    // Replays of the day back to back for the whole live phase: at full speed, then capped with --rate.
+    const underReplay = async (label: string, rate: number) => {
+      let replaying = true;
+      const during: ReplayReport[] = [];
+      const replayLoop = (async () => {
+        while (replaying) during.push(await replayOnce(rate));
+      })();
+      const busy = await livePhase();
+      replaying = false;
+      await replayLoop;
+      const replayed = during.reduce((n, r) => n + r.sent, 0);
+      const replaySeconds = during.reduce((n, r) => n + r.elapsedMs, 0) / 1000;
+      rows.push([
+        `live, ${label}`,
+        `${busy.length} messages at ${options.liveRate}/s: p50 ${fmt(quantile(busy, 0.5))} ms, p99 ${fmt(quantile(busy, 0.99))} ms, max ${fmt(busy.at(-1) ?? NaN)} ms, load ${load()}`,
+      ]);
+      rows.push([
+        `  its replay`,
+        `${during.length} runs, ${replayed} events in ${fmt(replaySeconds)} s (${fmt(replayed / replaySeconds, 0)} events/s)`,
+      ]);
+    };
+    await underReplay('replay at full speed', 0);
+    await underReplay(`replay --rate ${options.cappedRate}`, options.cappedRate);
     const duplicates = (
       await Promise.all(
         liveLocations.concat(target).map(async (id) => (await admin.counts(id)).duplicateAltIds.length),

@@ -38,6 +38,9 @@ export class SyncResults {
   }
 
   async publish(source: EventEnvelope, outcome: SyncOutcome, fields: SyncResultFields): Promise<void> {
+    // A replay run learns of a skip from its own report; one stored result per replayed event that was
+    // already in GHL would only bury the location's timeline (and cost a write per event).
+    if (noteSyncOutcome(outcome, fields) && outcome === 'skipped_duplicate') return;
     await this.bus.publish(
       'ghl.sync_result',
       source.locationId,
@@ -52,7 +55,6 @@ export class SyncResults {
       // An applied result is stored once even when the handler runs again after a lost ack.
       { causedBy: source, ...(outcome === 'applied' ? { id: `ghl-sync:${source.id}` } : {}) },
     );
-    noteSyncOutcome(outcome, fields);
   }
 
   /** Runs one event's work; on failure decides the settlement and reports a final failure. */

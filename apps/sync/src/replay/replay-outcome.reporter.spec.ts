@@ -1,11 +1,14 @@
+import { parseEnv, syncConfigSchema } from '@app/config';
 import { createEvent, REPLAY_HEADERS, type ReplayOutcome } from '@app/contracts';
 import {
   PermanentError,
   TransientError,
+  type EventBus,
   type HandlerContext,
   type ReplayOutcomeChannel,
 } from '@app/messaging';
 import { pino } from 'pino';
+import { SyncResults } from '../consumers/sync-results';
 import { noteSyncOutcome, ReplayOutcomeReporter } from './replay-outcome.reporter';
 
 const event = createEvent('message.status', 'locA', {
@@ -42,13 +45,28 @@ describe('ReplayOutcomeReporter', () => {
     published.length = 0;
   });
 
-  it('reports the outcome the handler announced, under the run and key of the message', async () => {
-    await reporter.wrap(async () =>
-      noteSyncOutcome('applied', { waMessageId: 'W1', ghlMessageId: 'g1', detail: 'read' }),
+  it('reports the outcome the handler announced, under the run and key of the message, and stores no result for a skip', async () => {
+    const stored: string[] = [];
+    const bus = {
+      publish: async (_type: string, _loc: string, payload: { outcome: string }) =>
+        void stored.push(payload.outcome),
+    };
+    const results = new SyncResults(
+      bus as unknown as EventBus,
+      parseEnv(syncConfigSchema, {}),
+      pino({ level: 'silent' }),
+    );
+    await reporter.wrap(() =>
+      results.publish(event, 'applied', { waMessageId: 'W1', ghlMessageId: 'g1', detail: 'read' }),
     )(event, ctx(run));
-    await reporter.wrap(async () =>
-      noteSyncOutcome('skipped_duplicate', { waMessageId: 'W1', ghlMessageId: 'g1' }),
+    await reporter.wrap(() =>
+      results.publish(event, 'skipped_duplicate', { waMessageId: 'W1', ghlMessageId: 'g1' }),
     )(event, ctx(run));
+    // Live (no run): the skip is stored as always.
+    await reporter.wrap(() =>
+      results.publish(event, 'skipped_duplicate', { waMessageId: 'W1', ghlMessageId: 'g1' }),
+    )(event, ctx({}));
+    expect(stored).toEqual(['applied', 'skipped_duplicate']);
     expect(published).toEqual([
       {
         runId: 'rRun1',
@@ -88,10 +106,9 @@ describe('ReplayOutcomeReporter', () => {
   });
 
   it('stays silent for events no replay run is waiting for', async () => {
-    await reporter.wrap(async () => noteSyncOutcome('applied', { waMessageId: 'W1', ghlMessageId: 'g1' }))(
-      event,
-      ctx({}),
-    );
+    await reporter.wrap(
+      async () => void noteSyncOutcome('applied', { waMessageId: 'W1', ghlMessageId: 'g1' }),
+    )(event, ctx({}));
     await expect(reporter.wrap(() => Promise.reject(new Error('x')))(event, ctx({}))).rejects.toThrow('x');
     await reporter.wrap(async () => undefined)(
       event,

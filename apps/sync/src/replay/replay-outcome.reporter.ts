@@ -26,12 +26,16 @@ interface Announced {
 /** The result a handler announced (`ghl.sync_result`) while handling the replayed event in scope. */
 const scope = new AsyncLocalStorage<{ announced?: Announced }>();
 
-/** Called where sync announces a result, so a replay can report the same outcome to its tool. */
-export function noteSyncOutcome(outcome: SyncOutcome, fields: SyncResultFields): void {
+/**
+ * Called where sync announces a result, so a replay can report the same outcome to its tool. True when
+ * a replay run is waiting for it (the event carries a run).
+ */
+export function noteSyncOutcome(outcome: SyncOutcome, fields: SyncResultFields): boolean {
   const current = scope.getStore();
   if (current) {
     current.announced = { outcome, ghlMessageId: fields.ghlMessageId, detail: fields.detail ?? null };
   }
+  return current !== undefined;
 }
 
 const NOTHING_TO_WRITE = 'nothing to write to GHL for this event';
