@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { encryptUserContext } from '@app/ghl-sandbox-client';
 import { randomUUID, sign } from 'node:crypto';
 import { checkProperty, propertyTimeoutMs } from './fuzz-parameters';
 import { FuzzSystem } from './fuzz-system';
@@ -514,6 +515,69 @@ describe('bad input over HTTP: every api endpoint, fuzzed', () => {
   );
 
   it(
+    "mints a dashboard session only from GHL's genuine user context, and only for an installed location",
+    async () => {
+      const installed = [TARGET, VICTIM, SPARE, HOOKS];
+      const context = () => ({
+        userId: 'fuzzUser',
+        companyId: 'fuzzCompany',
+        role: 'admin',
+        type: 'location',
+        userName: 'Fuzz User',
+        email: 'fuzz@example.com',
+        activeLocation: TARGET,
+      });
+      const payload = fc.oneof(
+        // Encrypted with the app's shared secret: only its content is hostile.
+        fc
+          .constant(0)
+          .chain(() => mutated(context()))
+          .map((value) => ({
+            genuine: true,
+            payload: encryptUserContext(asObject(value), system.secrets.GHL_APP_SHARED_SECRET),
+          })),
+        // Right shape, wrong secret; or no encryption at all.
+        fc
+          .constant(0)
+          .map(() => ({ genuine: false, payload: encryptUserContext(context(), 'another-apps-secret') })),
+        hostileString.map((text) => ({ genuine: false, payload: text })),
+      );
+      await checkProperty(
+        'user contexts',
+        40,
+        fc.asyncProperty(payload, async ({ genuine, payload: p }) => {
+          const answer = await send({
+            method: 'POST',
+            path: '/api/session',
+            headers: { 'content-type': 'application/json' },
+            body: Buffer.from(JSON.stringify({ payload: p })),
+          });
+          if (!answer) return;
+          expect([201, 400, 401, 403]).toContain(answer.status);
+          if (answer.status !== 201) return;
+          const minted = answer.json as { locationId: string; token: string };
+          expect(genuine).toBe(true);
+          expect(installed).toContain(minted.locationId);
+          // The session opens that location and no other.
+          const other = minted.locationId === TARGET ? VICTIM : TARGET;
+          const own = await send({
+            method: 'GET',
+            path: `/api/locations/${minted.locationId}/whatsapp/status`,
+            headers: { authorization: `Bearer ${minted.token}` },
+          });
+          const foreign = await send({
+            method: 'GET',
+            path: `/api/locations/${other}/whatsapp/status`,
+            headers: { authorization: `Bearer ${minted.token}` },
+          });
+          expect([own?.status, foreign?.status]).toEqual([200, 403]);
+        }),
+      );
+    },
+    propertyTimeoutMs(40, 30_000),
+  );
+
+  it(
     'shows a plain page for any OAuth callback query, installs nothing and echoes no markup',
     async () => {
       const issued = (await system.ghlAdmin.tokens()).length;
@@ -650,6 +714,11 @@ async function documentedOperations(apiUrl: string): Promise<Operation[]> {
       };
     }),
   );
+}
+
+/** What `encryptUserContext` takes: a mutated context that is no longer an object is wrapped. */
+function asObject(value: unknown): object {
+  return typeof value === 'object' && value !== null ? value : { value };
 }
 
 /** A dashboard token for another location, signed with a made-up key. */
