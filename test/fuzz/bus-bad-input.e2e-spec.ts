@@ -14,7 +14,7 @@ import { ErrorCode, NatsError, headers as natsHeaders } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { COMMAND_SAMPLES, EVENT_SAMPLES } from '../../libs/contracts/test/samples';
 import { SseReader } from '../../apps/api/test/sse-reader';
-import { checkProperty, propertyTimeoutMs } from './fuzz-parameters';
+import { checkProperty, propertyTimeoutMs, Reached } from './fuzz-parameters';
 import { FuzzSystem, type StoredDeadLetter } from './fuzz-system';
 import { HOSTILE_STRINGS, hostileJson, hostileString, malformedJson, mutated } from './hostile-input';
 
@@ -80,28 +80,18 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
     system = await FuzzSystem.start({ databasePrefix: 'fuzz_bus_test', worker: true });
     for (const id of [TARGET, VICTIM]) await system.install(id);
     await system.cluster!.link(TARGET, TARGET_PHONE);
-    await system.dataSource.query(
-      `INSERT INTO sessions (location_id, desired_state, state, phone, state_epoch) VALUES ($1, 'stopped', 'stopped', '+15550000888', 4)`,
-      [VICTIM],
-    );
+    await system.storeStoppedLink(VICTIM);
   }, 120_000);
 
   afterEach(async () => {
     await system?.assertHealthy();
   });
 
-  /** Replies seen, by command and outcome: what the run reached (printed with FUZZ_VERBOSE=1). */
-  const replies = new Map<string, number>();
+  /** Replies seen, by command and outcome. */
+  const replies = new Reached();
 
   afterAll(async () => {
-    if (process.env.FUZZ_VERBOSE) {
-      console.log(
-        [...replies.entries()]
-          .sort()
-          .map(([k, n]) => `${String(n).padStart(6)} ${k}`)
-          .join('\n'),
-      );
-    }
+    replies.print();
     await system?.stop();
   }, 60_000);
 
@@ -213,13 +203,10 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
           const outcome =
             typeof reply === 'string'
               ? reply
-              : (reply as { ok?: boolean; error?: { code?: string } }).ok
+              : (reply as { ok?: boolean }).ok
                 ? 'ok'
                 : (reply as { error?: { code?: string } }).error?.code;
-          replies.set(
-            `${c.type} → ${String(outcome)}`,
-            (replies.get(`${c.type} → ${String(outcome)}`) ?? 0) + 1,
-          );
+          replies.add(`${c.type} → ${String(outcome)}`);
           if (reply === 'no_responders') {
             // Nobody serves that subject (a location with no running session): nothing to check.
             expect(c.type).not.toBe('oauth.exchange_code');
@@ -352,10 +339,7 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
       expect((await system.ghlAdmin.requests()).length).toBe(ghlBefore);
       expect(await system.fingerprint('sync')).toBe(syncBefore);
       // The consumers go on: a good message right after is written to GHL.
-      const good = await publishInbound(system, TARGET, 'still flowing after the bad ones');
-      await eventually(() => expect(syncResult(system, good.id)).toMatchObject({ outcome: 'applied' }), {
-        timeoutMs: 20_000,
-      });
+      await expectStillFlowing(system, 'still flowing after the bad ones');
     },
     propertyTimeoutMs(80, 90_000),
   );
@@ -367,6 +351,10 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
         .oneof(hostileString, fc.constantFrom('x'.repeat(65_536), '\u0000'.repeat(10)))
         .filter((s) => s.length > 0);
       const id = fc.oneof(hostileString, fc.uuid()).filter((s) => s.length > 0 && s.length <= 200);
+      // A WhatsApp message id is unique: two events generated with the same one would be two messages
+      // that GHL rightly shows twice, so each gets a run-wide serial (the hostile part stays in front).
+      let serial = 0;
+      const waMessageId = id.map((s) => `${s.slice(0, 190)}~${(serial += 1)}`);
       const digits = fc.integer({ min: 10_000_000, max: 99_999_999 }).map((n) => `1555${n}`);
       const phone = fc.oneof(
         fc.constant(null),
@@ -425,14 +413,14 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
         fc.record({
           type: fc.constant('message.inbound'),
           payload: fc
-            .record({ waMessageId: id, chat, sentAt: at, content })
+            .record({ waMessageId, chat, sentAt: at, content })
             .map(({ chat: c, ...rest }) => ({ ...rest, chatJid: c.chatJid, from: c.party })),
         }),
         fc.record({
           type: fc.constant('message.outbound'),
           payload: fc
             .record({
-              waMessageId: id,
+              waMessageId,
               chat,
               sentAt: at,
               content,
@@ -445,7 +433,7 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
           type: fc.constant('message.status'),
           payload: fc
             .record({
-              waMessageId: id,
+              waMessageId,
               chat,
               status: fc.constantFrom('sent', 'delivered', 'read', 'played', 'failed'),
               error: fc.oneof(
@@ -536,10 +524,7 @@ describe('bad input on the bus: every consumed subject, fuzzed', () => {
 
       const counts = await system.ghlAdmin.counts(TARGET);
       expect(counts.duplicateAltIds).toEqual([]);
-      const good = await publishInbound(system, TARGET, 'still flowing after the hostile ones');
-      await eventually(() => expect(syncResult(system, good.id)).toMatchObject({ outcome: 'applied' }), {
-        timeoutMs: 20_000,
-      });
+      await expectStillFlowing(system, 'still flowing after the hostile ones');
     },
     propertyTimeoutMs(2, 150_000),
   );
@@ -647,6 +632,14 @@ function isValidCommand(type: CommandType, subject: string, bytes: Buffer): bool
   } catch {
     return false;
   }
+}
+
+/** A good inbound message for the target, published now, is written to GHL. */
+async function expectStillFlowing(system: FuzzSystem, text: string): Promise<void> {
+  const good = await publishInbound(system, TARGET, text);
+  await eventually(() => expect(syncResult(system, good.id)).toMatchObject({ outcome: 'applied' }), {
+    timeoutMs: 20_000,
+  });
 }
 
 async function publishInbound(system: FuzzSystem, locationId: string, text: string) {

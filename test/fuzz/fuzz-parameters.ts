@@ -7,6 +7,7 @@ import fc from 'fast-check';
  * - `FUZZ_FACTOR`: multiplies every property's CI number of cases (`npm run fuzz` uses 20).
  * - `FUZZ_RUNS`: an exact number of cases for every property instead (e.g. to replay one with its seed).
  * - `FUZZ_SEED`: an integer to replay a failure, or `random` for a fresh seed (printed on failure).
+ * - `FUZZ_SHRINK=0`: report the first failing case as generated, without shrinking it.
  *
  * A failure prints the seed, the counterexample and the command that replays it.
  */
@@ -59,7 +60,8 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   const seed = (FUZZ_SEED ^ hash(name)) | 0;
   const numRuns = runsFor(ciRuns);
   // Shrinking re-runs the property many times: off for properties whose every run takes seconds.
-  const details = await fc.check(property, { seed, numRuns, endOnFailure: options.shrink === false });
+  const endOnFailure = options.shrink === false || process.env.FUZZ_SHRINK === '0';
+  const details = await fc.check(property, { seed, numRuns, endOnFailure });
   if (!details.failed) return;
   const scale =
     FUZZ_RUNS !== undefined
@@ -94,4 +96,19 @@ function hash(text: string): number {
   let h = 2_166_136_261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16_777_619);
   return h >>> 0;
+}
+
+/** Counts of what a run reached (route → status, command → reply), printed with FUZZ_VERBOSE=1. */
+export class Reached {
+  private readonly counts = new Map<string, number>();
+
+  add(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  print(): void {
+    if (!process.env.FUZZ_VERBOSE) return;
+    const lines = [...this.counts.entries()].sort().map(([key, n]) => `${String(n).padStart(6)} ${key}`);
+    console.log(lines.join('\n'));
+  }
 }

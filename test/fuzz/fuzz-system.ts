@@ -190,32 +190,48 @@ export class FuzzSystem {
     if (res.status !== 200) throw new Error(`installing ${locationId}: ${res.status} ${await res.text()}`);
   }
 
+  /**
+   * A stopped session with a stored WhatsApp link (credentials and a key), owned by nobody: what an
+   * attack on another location could damage.
+   */
+  async storeStoppedLink(locationId: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO sessions (location_id, desired_state, state, phone, state_epoch)
+       VALUES ($1, 'stopped', 'stopped', '+15550000888', 4)`,
+      [locationId],
+    );
+    await this.dataSource.query(
+      `INSERT INTO auth_state (location_id, category, key_id, value_enc, written_epoch)
+       VALUES ($1, 'creds', '', '\\x00ff', 4), ($1, 'pre-key', '7', '\\x0102', 4)`,
+      [locationId],
+    );
+  }
+
   /** A location API key minted through the api (admin), as an operator would. */
   async locationKey(locationId: string): Promise<string> {
-    const res = await fetch(`${this.apiUrl}/api/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.secrets.ADMIN_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ scope: 'location', locationId, label: 'fuzz' }),
-    });
-    const body = (await res.json()) as { key: string; apiKey: { id: string } };
-    if (res.status !== 201) throw new Error(`key for ${locationId}: ${res.status}`);
-    return body.key;
+    return (await this.createKey(locationId, 'fuzz')).key;
   }
 
   /** A key that existed and was revoked. */
   async revokedKey(locationId: string): Promise<string> {
-    const res = await fetch(`${this.apiUrl}/api/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.secrets.ADMIN_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ scope: 'location', locationId, label: 'revoked' }),
-    });
-    const body = (await res.json()) as { key: string; apiKey: { id: string } };
-    const revoked = await fetch(`${this.apiUrl}/api/keys/${body.apiKey.id}`, {
+    const { key, id } = await this.createKey(locationId, 'revoked');
+    const revoked = await fetch(`${this.apiUrl}/api/keys/${id}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${this.secrets.ADMIN_API_KEY}` },
     });
     if (revoked.status !== 200) throw new Error(`revoking: ${revoked.status}`);
-    return body.key;
+    return key;
+  }
+
+  private async createKey(locationId: string, label: string): Promise<{ key: string; id: string }> {
+    const res = await fetch(`${this.apiUrl}/api/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.secrets.ADMIN_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: 'location', locationId, label }),
+    });
+    if (res.status !== 201) throw new Error(`key for ${locationId}: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { key: string; apiKey: { id: string } };
+    return { key: body.key, id: body.apiKey.id };
   }
 
   async dashboardSession(locationId: string): Promise<string> {

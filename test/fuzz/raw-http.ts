@@ -49,6 +49,8 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawAnswer 
         method: req.method,
         path: req.path,
         headers,
+        // A fresh connection per request: an answer always belongs to the request that was sent.
+        agent: false,
         timeout: ANSWER_TIMEOUT_MS,
       });
     } catch (err) {
