@@ -298,11 +298,13 @@ describe('bad input over HTTP: every api endpoint, fuzzed', () => {
             ),
           }),
         )
-        // The victim is only ever addressed by credentials that may not act on it.
-        .filter(
-          (r) =>
-            !(r.faults.includes('location') && r.location === VICTIM && !r.faults.includes('credential')),
-        );
+        // The victim is only ever addressed by credentials that may not act on it (found by a long run:
+        // "another location's key" is the victim's own key when the path names the victim).
+        .filter((r) => {
+          if (!r.faults.includes('location') || r.location !== VICTIM) return true;
+          const credential = r.faults.includes('credential') ? r.badCredential : r.goodCredential;
+          return credential.name !== 'admin' && credential.name !== 'victimKey';
+        });
       await checkProperty(
         'every endpoint',
         150,
