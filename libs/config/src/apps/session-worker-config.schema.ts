@@ -15,7 +15,10 @@ const sessionWorker = defineEnvSchema(
      * (12 s keeps failover after a crash under 15 s, claim and login included).
      */
     LEASE_TTL_MS: envVar(integer(1_000, 600_000), '12000'),
-    /** All of a worker's leases are renewed by one statement this often (three tries inside the TTL). */
+    /**
+     * All of a worker's leases are renewed by one statement this often; at 3 s, two renewals land in the
+     * 8 s a lease is trusted after the last confirmed one (TTL − a TTL/3 safety margin).
+     */
     LEASE_RENEW_MS: envVar(integer(100, 300_000), '3000'),
     /** Sockets one worker holds at most; beyond it, starts are left to other replicas. */
     MAX_SESSIONS: envVar(integer(1, 100_000), '500'),
