@@ -1,4 +1,4 @@
-import { explainConnectionError, START_POSTGRES_HINT } from './connection-error';
+import { explainConnectionError, isTransientDatabaseError, START_POSTGRES_HINT } from './connection-error';
 
 const URL = 'postgres://app:s3cret@db.internal:6543/wa_bridge';
 const withCode = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
@@ -40,5 +40,34 @@ describe('explainConnectionError', () => {
   it('fills in libpq defaults for host and port', () => {
     expect(explainConnectionError(withCode('ECONNREFUSED'), 'postgres:///db')).toContain('localhost:5432');
     expect(explainConnectionError(withCode('ECONNREFUSED'), 'postgres://u@h/db')).toContain('h:5432');
+  });
+});
+
+describe('isTransientDatabaseError', () => {
+  it.each([
+    ['refused', withCode('ECONNREFUSED')],
+    ['reset', withCode('ECONNRESET')],
+    ['admin shutdown (restart)', withCode('57P01', 'terminating connection due to administrator command')],
+    ['starting up', withCode('57P03', 'the database system is starting up')],
+    ['connection exception class', withCode('08006')],
+    ['too many connections', withCode('53300')],
+    ['pg: terminated', new Error('Connection terminated unexpectedly')],
+    ['pool: connect timeout', new Error('timeout exceeded when trying to connect')],
+    [
+      'TypeORM wrapping a driver error',
+      Object.assign(new Error('query failed'), { driverError: withCode('57P01') }),
+    ],
+  ])('is true for %s', (_, error) => {
+    expect(isTransientDatabaseError(error)).toBe(true);
+  });
+
+  it.each([
+    ['a unique violation', withCode('23505', 'duplicate key')],
+    ['a syntax error', withCode('42601')],
+    ['a fencing refusal', Object.assign(new Error('lease lost'), { name: 'FencedWriteError' })],
+    ['a non-error', 'ECONNREFUSED'],
+    ['null', null],
+  ])('is false for %s', (_, error) => {
+    expect(isTransientDatabaseError(error)).toBe(false);
   });
 });

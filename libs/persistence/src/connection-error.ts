@@ -43,3 +43,28 @@ export function explainConnectionError(error: unknown, url: string): string | un
   }
   return undefined;
 }
+
+// SQLSTATE classes and codes that say "the server or the connection is unavailable for now", not
+// "this statement is wrong": a connection exception (08…), the server shutting down or starting up
+// (57P01–57P03), too many connections (53300).
+const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const TRANSIENT_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|terminating connection/i;
+
+/**
+ * True when `error` means PostgreSQL could not be reached or dropped the connection (a restart, a
+ * network blip, a full server): the same statement may succeed later. False for anything the
+ * statement itself caused (a constraint, a syntax error, a fencing refusal).
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = codeOf(error);
+  if (code && (UNREACHABLE.has(code) || code === 'EPIPE' || TRANSIENT_SQLSTATES.has(code))) return true;
+  if (code && code.startsWith('08')) return true;
+  const message = error instanceof Error ? error.message : '';
+  if (TRANSIENT_MESSAGES.test(message)) return true;
+  // TypeORM wraps driver errors in QueryFailedError and keeps the driver's error as `driverError`.
+  const inner =
+    (error as { driverError?: unknown; cause?: unknown }).driverError ?? (error as { cause?: unknown }).cause;
+  return inner !== undefined && inner !== error && isTransientDatabaseError(inner);
+}

@@ -35,7 +35,9 @@ export class AppProcess {
   private constructor(readonly options: AppProcessOptions) {
     const entry = resolve(REPO_ROOT, 'dist/apps', options.app, 'src/main.js');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], {
+    // APP_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches every app a bench or test starts.
+    const extraArgs = process.env.APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    this.child = spawn(process.execPath, [...extraArgs, ...(options.nodeArgs ?? []), entry], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,6 +107,8 @@ export class AppProcess {
   /** Sends the signal and waits for the exit, with a bound; SIGKILLs on timeout. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000) {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    // A profiled app writes its profile only on a clean exit: a teardown's SIGKILL becomes a SIGTERM.
+    if (signal === 'SIGKILL' && process.env.APP_NODE_ARGS?.includes('-prof')) signal = 'SIGTERM';
     this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     try {

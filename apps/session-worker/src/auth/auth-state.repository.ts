@@ -25,7 +25,7 @@ interface SealedRow {
  * Baileys auth state (creds and Signal keys) in Postgres, encrypted at rest and written only by the
  * holder of the session's lease.
  *
- * Every write is one transaction that first locks the lease row `FOR KEY SHARE` and checks that the
+ * Every write is one transaction (usually one statement) that first locks the lease row `FOR KEY SHARE` and checks that the
  * writer's owner and epoch are the current, live ones. `(location_id, epoch)` is a key of the lease
  * table, so the lock conflicts with the row lock an acquire takes (it changes the epoch), and a write and
  * a takeover are serialised: either the write commits before the new owner's epoch exists, or it sees
@@ -94,6 +94,10 @@ export class AuthStateRepository {
       else upserts.push({ category, keyId, sealed: this.secretBox.seal(value, aad) });
     }
 
+    if (upserts.length <= UPSERT_CHUNK_ROWS) {
+      await this.serialised(lease.locationId, () => this.writeInOneStatement(lease, upserts, deletes));
+      return;
+    }
     await this.serialised(lease.locationId, () =>
       this.fenced(lease, async (runner) => {
         if (deletes.length > 0) {
@@ -170,6 +174,75 @@ export class AuthStateRepository {
       }
       throw error;
     }
+  }
+
+  /**
+   * The write of `write` as ONE statement (one round trip instead of four: a session's every received
+   * message commits Signal keys, and at 100 messages/s a worker spent a quarter of its CPU on the
+   * BEGIN / lock / upsert / COMMIT exchanges). The lease row is locked `FOR KEY SHARE` by the first CTE
+   * before any row changes, and nothing changes unless the holding checks out, exactly as in `fenced`.
+   * The one difference: a row already written by a NEWER epoch is skipped and reported
+   * (`newer-write`) after the other rows committed. That cannot happen while the holding checks out
+   * (epochs only grow, and only the holder of the current epoch writes), so it is kept as a tripwire.
+   */
+  private async writeInOneStatement(
+    lease: LeaseRef,
+    upserts: readonly SealedRow[],
+    deletes: readonly { category: string; keyId: string }[],
+  ): Promise<void> {
+    const rows: {
+      owner_id: string | null;
+      epoch: string | null;
+      live: boolean | null;
+      upserted: string;
+    }[] = await this.dataSource.query(
+      `WITH lease AS (
+         SELECT owner_id, epoch, expires_at > now() AS live
+           FROM session_leases WHERE location_id = $1 FOR KEY SHARE
+       ), allowed AS (
+         SELECT 1 FROM lease WHERE owner_id = $2 AND epoch = $3 AND live
+       ), deleted AS (
+         DELETE FROM auth_state a
+          USING unnest($4::text[], $5::text[]) AS d(category, key_id)
+          WHERE EXISTS (SELECT 1 FROM allowed)
+            AND a.location_id = $1 AND a.category = d.category AND a.key_id = d.key_id
+         RETURNING 1
+       ), upserted AS (
+         INSERT INTO auth_state AS a (location_id, category, key_id, value_enc, written_epoch, updated_at)
+         SELECT $1, u.category, u.key_id, u.value_enc, $3, now()
+           FROM unnest($6::text[], $7::text[], $8::bytea[]) AS u(category, key_id, value_enc)
+          WHERE EXISTS (SELECT 1 FROM allowed)
+         ON CONFLICT (location_id, category, key_id) DO UPDATE
+            SET value_enc = EXCLUDED.value_enc,
+                written_epoch = EXCLUDED.written_epoch,
+                updated_at = EXCLUDED.updated_at
+          WHERE a.written_epoch <= EXCLUDED.written_epoch
+         RETURNING 1
+       )
+       SELECT l.owner_id, l.epoch, l.live,
+              (SELECT count(*) FROM upserted) AS upserted,
+              (SELECT count(*) FROM deleted) AS deleted
+         FROM (SELECT 1) AS one LEFT JOIN lease l ON true`,
+      [
+        lease.locationId,
+        lease.ownerId,
+        lease.epoch,
+        deletes.map((d) => d.category),
+        deletes.map((d) => d.keyId),
+        upserts.map((row) => row.category),
+        upserts.map((row) => row.keyId),
+        upserts.map((row) => row.sealed),
+      ],
+    );
+    const row = rows[0];
+    const current =
+      row?.owner_id != null
+        ? { ownerId: row.owner_id, epoch: parseEpoch(row.epoch ?? '0'), live: !!row.live }
+        : null;
+    const refusal = fenceRefusal(lease, current);
+    if (refusal) throw new FencedWriteError(refusal, pick(lease), current);
+    if (Number(row.upserted) !== upserts.length)
+      throw new FencedWriteError('newer-write', pick(lease), current);
   }
 
   /** Runs `work` in a transaction that holds the lease row `FOR KEY SHARE` after checking the holding. */

@@ -33,6 +33,8 @@ import {
 import { mapMessageContent } from './message-content.mapper';
 import { withStoredMedia, type MediaDownloadPolicy } from './media/inbound-media';
 import { orderedEmitter } from './ordered-emitter';
+import { adoptKeyTransactions, KeyTransactions, type TransactionalKeys } from './key-transactions';
+import { isTransientDatabaseError } from '@app/persistence';
 
 const CREDS_CATEGORY = 'creds';
 // A creds write that fails for another reason than fencing (a full pool, a database restart) is tried
@@ -224,15 +226,17 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
         try {
           await auth.write(changes);
         } catch (error) {
-          reportWriteFailure(error);
+          // A database outage is retried by the key transactions (and logged there), not reported here.
+          if (!isTransientDatabaseError(error)) reportWriteFailure(error);
           throw error;
         }
       },
     };
 
     const baileysLogger = log.child({ component: 'baileys' }, { level: this.options.logLevel });
+    const cachedKeys = makeCacheableSignalKeyStore(keyStore, baileysLogger);
     const socket = makeWASocket({
-      auth: { creds, keys: makeCacheableSignalKeyStore(keyStore, baileysLogger) },
+      auth: { creds, keys: cachedKeys },
       logger: baileysLogger,
       waWebSocketUrl: this.options.webSocketUrl,
       qrTimeout: options.qrTimeoutMs,
@@ -247,6 +251,16 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
       getMessage: async () => undefined,
     });
     const connection = new BaileysConnection(socket, creds);
+    let socketEnded = false;
+    adoptKeyTransactions(
+      socket.authState.keys as unknown as TransactionalKeys,
+      new KeyTransactions(cachedKeys as unknown as TransactionalKeys, {
+        isTransient: isTransientDatabaseError,
+        isLive: () => !connection.isClosing && !socketEnded,
+        onRetry: (what, attempt, err) =>
+          log.warn({ err, attempt }, `Signal key ${what} failed: the database is unavailable; retrying`),
+      }),
+    );
 
     // Writes the creds as they are now; each try serialises them again, so a retry stores the latest.
     const writeCreds = async (): Promise<void> => {
@@ -276,6 +290,7 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
         }
       }
       if (update.connection === 'close') {
+        socketEnded = true;
         const error = update.lastDisconnect?.error;
         emit({ type: 'close', code: statusCodeOf(error), message: error?.message ?? 'connection closed' });
       }
