@@ -292,6 +292,15 @@ export class GhlRateLimiter {
         };
         this.logger.info({ resourceKey, limits }, 'GHL rate limits differ from ours; adopting them');
         await this.repository.adjustLimits(resourceKey, limits, this.defaults);
+        const previousIntervalMs = bucket.limits?.intervalMs ?? this.defaults.intervalMs;
+        if (limits.intervalMs !== undefined && limits.intervalMs !== previousIntervalMs) {
+          // A wait for the window, and the slots promised to refused callers, were worked out under
+          // the old window's length: under GHL's they may be far too long (a 10 s wait for a 1 s
+          // window). Forget them; the next caller reserves under the new limits.
+          if (bucket.waitReason === 'window') bucket.waitUntil = 0;
+          bucket.promised = [];
+          bucket.retryPromised = [];
+        }
         bucket.limits = {
           max: limits.max ?? bucket.limits?.max ?? this.defaults.max,
           intervalMs: limits.intervalMs ?? bucket.limits?.intervalMs ?? this.defaults.intervalMs,
