@@ -42,14 +42,17 @@ import {
  * code they deploy: config schemas, health routes, Dockerfile targets, shutdown budgets.
  */
 
-/** Measured figures the sizes come from; k8s/README.md ("Resources") shows the runs. */
+/**
+ * Measured figures the sizes come from; k8s/README.md ("Resources") and apps/session-worker/README.md
+ * ("Tests and benchmarks") show the runs.
+ */
 const MEASURED = {
-  /** SIGTERM → the session ready on another worker, p95 (worker-failover bench, term mode). */
-  handoffP95Ms: 1_860,
-  /** Idle worker process without sessions (worker-capacity bench baseline). */
-  workerBaselineMb: 137,
-  /** RSS per open, idle session (least-squares slope of the worker-capacity bench). */
-  workerMbPerSession: 2.55,
+  /** SIGTERM → the session ready on another worker, p95 (`bench:worker:failover -- --runs 24`, term mode). */
+  handoffP95Ms: 1_870,
+  /** Idle worker process without sessions (`bench:worker:capacity` baseline, 0 sessions). */
+  workerBaselineMb: 138,
+  /** RSS per open, idle session (least-squares slope of `bench:worker:capacity`, 0 → 300 sessions). */
+  workerMbPerSession: 3.46,
 };
 /** Margin of the session worker's memory limit over its measured need at MAX_SESSIONS. */
 const WORKER_MEMORY_HEADROOM = 1.2;
