@@ -97,6 +97,8 @@ export interface SessionRow {
 export class WorkerCluster {
   readonly workers = new Map<string, AppProcess>();
   readonly events: EventEnvelope[] = [];
+  /** `session.disconnected` events with code 440 seen so far (kept apart: a soak trims `events`). */
+  disconnects440 = 0;
   private readonly listeners = new Set<ClusterEventListener>();
   private workerEnv: Record<string, string> = FAST_WORKER_ENV;
   private workerUrls: { nats?: string; database?: string } = {};
@@ -145,6 +147,8 @@ export class WorkerCluster {
         }
         if (typeof event !== 'object' || event === null || typeof event.locationId !== 'string') return;
         cluster.events.push(event);
+        if (event.type === 'session.disconnected' && (event.payload as { code?: unknown })?.code === 440)
+          cluster.disconnects440++;
         for (const listener of cluster.listeners) listener(event, receivedAt);
       },
     });

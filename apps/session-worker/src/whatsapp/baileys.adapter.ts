@@ -257,8 +257,11 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
       new KeyTransactions(cachedKeys as unknown as TransactionalKeys, {
         isTransient: isTransientDatabaseError,
         isLive: () => !connection.isClosing && !socketEnded,
-        onRetry: (what, attempt, err) =>
-          log.warn({ err, attempt }, `Signal key ${what} failed: the database is unavailable; retrying`),
+        // The first failure and every tenth after it: an outage of seconds is a line, not a flood.
+        onRetry: (what, attempt, err) => {
+          if (attempt % 10 === 1)
+            log.warn({ err, attempt }, `Signal key ${what} failed: the database is unavailable; retrying`);
+        },
       }),
     );
 

@@ -576,9 +576,7 @@ export class SystemHarness {
     );
     const stats = await this.wa.stats();
     const rows = await this.cluster.sessionRows();
-    const seen440 = this.cluster.events.filter(
-      (e) => e.type === 'session.disconnected' && e.payload.code === 440,
-    ).length;
+    const seen440 = this.cluster.disconnects440;
     const counts = await this.ghl.counts();
     return {
       inbound,
