@@ -33,6 +33,7 @@ import {
 import { mapMessageContent } from './message-content.mapper';
 import { withStoredMedia, type MediaDownloadPolicy } from './media/inbound-media';
 import { orderedEmitter } from './ordered-emitter';
+import { pruneSessionRecord } from './signal-session-pruning';
 import { adoptKeyTransactions, KeyTransactions, type TransactionalKeys } from './key-transactions';
 import { isTransientDatabaseError } from '@app/persistence';
 
@@ -219,6 +220,8 @@ export class BaileysWhatsAppClient implements WhatsAppClient {
         const changes: { category: string; keyId: string; value: Buffer | null }[] = [];
         for (const [category, entries] of Object.entries(data)) {
           for (const [keyId, value] of Object.entries(entries ?? {})) {
+            // In place: Baileys' key cache holds this same object, so it stays bounded too.
+            if (category === 'session' && value) pruneSessionRecord(value);
             changes.push({ category, keyId, value: value ? serialize(value) : null });
           }
         }
