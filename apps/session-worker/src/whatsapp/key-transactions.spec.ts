@@ -186,4 +186,23 @@ describe('KeyTransactions', () => {
     expect(baileysTransaction).not.toHaveBeenCalled();
     expect(store.writes).toEqual([{ session: { a: '1' } }]);
   });
+
+  it('lets a callback that outlives its transaction write to the store, and keeps nothing of the transaction', async () => {
+    const { store, keys } = setup();
+    let late!: () => Promise<void>;
+    const fired = new Promise<void>((resolve) => {
+      void keys.transaction(async () => {
+        await keys.set({ session: { a: 'inside' } });
+        // A timer made inside the transaction runs after it: its context is still the transaction's.
+        late = async () => {
+          expect(keys.isInTransaction()).toBe(false);
+          await keys.set({ session: { b: 'late' } });
+          resolve();
+        };
+        setTimeout(() => void late(), 5);
+      }, 'k');
+    });
+    await fired;
+    expect(store.writes).toEqual([{ session: { a: 'inside' } }, { session: { b: 'late' } }]);
+  });
 });

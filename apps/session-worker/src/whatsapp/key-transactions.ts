@@ -50,6 +50,8 @@ export interface KeyTransactionOptions {
 
 interface Transaction {
   readonly owner: KeyTransactions;
+  /** Set when the transaction has committed or failed (see `transaction`). */
+  done: boolean;
   readonly cache: Map<string, Map<string, unknown>>;
   readonly mutations: Map<string, Map<string, unknown>>;
 }
@@ -109,21 +111,30 @@ export class KeyTransactions implements TransactionalKeys {
   async transaction<T>(work: () => Promise<T>, key: string): Promise<T> {
     if (this.current()) return work();
     return this.exclusive(key, async () => {
-      const tx: Transaction = { owner: this, cache: new Map(), mutations: new Map() };
-      const result = await scope.run(tx, work);
-      if (tx.mutations.size > 0) {
-        const data: KeyData = {};
-        for (const [type, values] of tx.mutations) data[type] = Object.fromEntries(values);
-        await this.retrying('commit', () => this.store.set(data));
+      const tx: Transaction = { owner: this, done: false, cache: new Map(), mutations: new Map() };
+      try {
+        const result = await scope.run(tx, work);
+        if (tx.mutations.size > 0) {
+          const data: KeyData = {};
+          for (const [type, values] of tx.mutations) data[type] = Object.fromEntries(values);
+          await this.retrying('commit', () => this.store.set(data));
+        }
+        return result;
+      } finally {
+        // Timers and sockets created inside `work` keep this store as their async context for as long
+        // as they live (Baileys' 5-minute message caches, say): emptied, it holds no key material, and
+        // done, it no longer captures what such a late callback writes (that goes to the store).
+        tx.done = true;
+        tx.cache.clear();
+        tx.mutations.clear();
       }
-      return result;
     });
   }
 
   /** The running transaction of THIS store: another socket's transaction is not ours to join. */
   private current(): Transaction | undefined {
     const tx = scope.getStore();
-    return tx?.owner === this ? tx : undefined;
+    return tx?.owner === this && !tx.done ? tx : undefined;
   }
 
   /** Runs `work` after every earlier work with the same key has settled. */
