@@ -1,2 +1,3 @@
 export * from './core.module';
 export * from './shared-runtime-config';
+export * from './keyed-mutex';

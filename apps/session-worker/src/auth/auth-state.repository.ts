@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { KeyedMutex } from '@app/core/keyed-mutex';
 import { AUTH_CREDS_CATEGORY, SecretBox, SecretBoxError, sealingContext } from '@app/persistence';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { parseEpoch, type LeaseRef } from '../lease/lease';
@@ -14,6 +15,16 @@ export interface AuthStateChange {
 
 /** Rows per INSERT: bounds one statement's size while a first pairing (812 pre-keys) takes two. */
 const UPSERT_CHUNK_ROWS = 500;
+
+/**
+ * The upsert's conflict rule (the table is aliased `a`): a row takes the new value unless a newer
+ * epoch wrote it. With the lease check it cannot refuse a row; it is a second fence all the same.
+ */
+const UNLESS_NEWER_EPOCH = `ON CONFLICT (location_id, category, key_id) DO UPDATE
+            SET value_enc = EXCLUDED.value_enc,
+                written_epoch = EXCLUDED.written_epoch,
+                updated_at = EXCLUDED.updated_at
+          WHERE a.written_epoch <= EXCLUDED.written_epoch`;
 
 interface SealedRow {
   category: string;
@@ -38,8 +49,8 @@ interface SealedRow {
  */
 @Injectable()
 export class AuthStateRepository {
-  /** Per location, the tail of its write chain: one worker's writes for a session commit in call order. */
-  private readonly writeTails = new Map<string, Promise<void>>();
+  /** Per location: one worker's writes for a session commit in call order. */
+  private readonly writesByLocation = new KeyedMutex();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -95,10 +106,12 @@ export class AuthStateRepository {
     }
 
     if (upserts.length <= UPSERT_CHUNK_ROWS) {
-      await this.serialised(lease.locationId, () => this.writeInOneStatement(lease, upserts, deletes));
+      await this.writesByLocation.run(lease.locationId, () =>
+        this.writeInOneStatement(lease, upserts, deletes),
+      );
       return;
     }
-    await this.serialised(lease.locationId, () =>
+    await this.writesByLocation.run(lease.locationId, () =>
       this.fenced(lease, async (runner) => {
         if (deletes.length > 0) {
           await runner.query(
@@ -116,11 +129,7 @@ export class AuthStateRepository {
             `INSERT INTO auth_state AS a (location_id, category, key_id, value_enc, written_epoch, updated_at)
              SELECT $1, u.category, u.key_id, u.value_enc, $2, now()
                FROM unnest($3::text[], $4::text[], $5::bytea[]) AS u(category, key_id, value_enc)
-             ON CONFLICT (location_id, category, key_id) DO UPDATE
-                SET value_enc = EXCLUDED.value_enc,
-                    written_epoch = EXCLUDED.written_epoch,
-                    updated_at = EXCLUDED.updated_at
-              WHERE a.written_epoch <= EXCLUDED.written_epoch`,
+             ${UNLESS_NEWER_EPOCH}`,
             [
               lease.locationId,
               lease.epoch,
@@ -138,7 +147,7 @@ export class AuthStateRepository {
 
   /** Deletes all auth state of the location (logout, 401), fenced like `write`. Returns the rows deleted. */
   async clear(lease: LeaseRef): Promise<number> {
-    return this.serialised(lease.locationId, () =>
+    return this.writesByLocation.run(lease.locationId, () =>
       this.fenced(lease, async (runner) => {
         const result = await runner.query(
           `DELETE FROM auth_state WHERE location_id = $1`,
@@ -201,27 +210,21 @@ export class AuthStateRepository {
            FROM session_leases WHERE location_id = $1 FOR KEY SHARE
        ), allowed AS (
          SELECT 1 FROM lease WHERE owner_id = $2 AND epoch = $3 AND live
-       ), deleted AS (
+       ), deleted AS (  -- runs although nothing reads it, as every data-modifying WITH does
          DELETE FROM auth_state a
           USING unnest($4::text[], $5::text[]) AS d(category, key_id)
           WHERE EXISTS (SELECT 1 FROM allowed)
             AND a.location_id = $1 AND a.category = d.category AND a.key_id = d.key_id
-         RETURNING 1
        ), upserted AS (
          INSERT INTO auth_state AS a (location_id, category, key_id, value_enc, written_epoch, updated_at)
          SELECT $1, u.category, u.key_id, u.value_enc, $3, now()
            FROM unnest($6::text[], $7::text[], $8::bytea[]) AS u(category, key_id, value_enc)
           WHERE EXISTS (SELECT 1 FROM allowed)
-         ON CONFLICT (location_id, category, key_id) DO UPDATE
-            SET value_enc = EXCLUDED.value_enc,
-                written_epoch = EXCLUDED.written_epoch,
-                updated_at = EXCLUDED.updated_at
-          WHERE a.written_epoch <= EXCLUDED.written_epoch
+         ${UNLESS_NEWER_EPOCH}
          RETURNING 1
        )
        SELECT l.owner_id, l.epoch, l.live,
-              (SELECT count(*) FROM upserted) AS upserted,
-              (SELECT count(*) FROM deleted) AS deleted
+              (SELECT count(*) FROM upserted) AS upserted
          FROM (SELECT 1) AS one LEFT JOIN lease l ON true`,
       [
         lease.locationId,
@@ -274,20 +277,6 @@ export class AuthStateRepository {
     } finally {
       await runner.release();
     }
-  }
-
-  private serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.writeTails.get(key) ?? Promise.resolve();
-    const run = previous.then(task);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.writeTails.set(key, tail);
-    void tail.then(() => {
-      if (this.writeTails.get(key) === tail) this.writeTails.delete(key);
-    });
-    return run;
   }
 }
 

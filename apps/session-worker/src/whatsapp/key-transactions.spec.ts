@@ -44,8 +44,7 @@ function setup(options: { live?: () => boolean; giveUpAfterMs?: number } = {}) {
     isTransient: (error) => (error as { transient?: boolean }).transient === true,
     isLive: options.live ?? (() => true),
     onRetry: (what, attempt) => retries.push(`${what}#${attempt}`),
-    baseDelayMs: 1,
-    maxDelayMs: 4,
+    retryDelaysMs: [1, 2, 4],
     giveUpAfterMs: options.giveUpAfterMs ?? 60_000,
   });
   return { store, keys, retries };

@@ -18,6 +18,8 @@
  * - nothing is retried once the connection is closing, and a fenced write is never retried.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { KeyedMutex } from '@app/core/keyed-mutex';
+import { backoffDelayMs, backoffPolicy, type BackoffPolicy } from '@app/messaging/backoff';
 
 /** Values by id, per key type; `null` deletes. The shape of Baileys' `SignalDataSet`. */
 export type KeyData = { [type: string]: { [id: string]: unknown } | undefined };
@@ -41,9 +43,8 @@ export interface KeyTransactionOptions {
   isLive: () => boolean;
   /** Called before each retry, for the log. */
   onRetry?: (what: 'read' | 'commit', attempt: number, error: unknown) => void;
-  /** First retry delay, doubled per attempt up to `maxDelayMs`. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
+  /** Pause before the 1st, 2nd, ... retry; the last one repeats. */
+  retryDelaysMs?: readonly number[];
   /** Give up after this long even while live (a database gone for good must not stall forever). */
   giveUpAfterMs?: number;
 }
@@ -58,18 +59,21 @@ interface Transaction {
 
 const scope = new AsyncLocalStorage<Transaction>();
 
-const DEFAULTS = { baseDelayMs: 100, maxDelayMs: 2_000, giveUpAfterMs: 60_000 };
+/** Doubling from 0.1 s to 2 s: a restart of a few seconds costs a few tries. */
+const RETRY_DELAYS_MS = [100, 200, 400, 800, 1_600, 2_000];
+const GIVE_UP_AFTER_MS = 60_000;
 
 export class KeyTransactions implements TransactionalKeys {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  private readonly options: Required<Omit<KeyTransactionOptions, 'onRetry'>> &
-    Pick<KeyTransactionOptions, 'onRetry'>;
+  private readonly byKey = new KeyedMutex();
+  private readonly retryBackoff: BackoffPolicy;
+  private readonly giveUpAfterMs: number;
 
   constructor(
     private readonly store: KeyStore,
-    options: KeyTransactionOptions,
+    private readonly options: KeyTransactionOptions,
   ) {
-    this.options = { ...DEFAULTS, ...options };
+    this.retryBackoff = backoffPolicy(options.retryDelaysMs ?? RETRY_DELAYS_MS, 0);
+    this.giveUpAfterMs = options.giveUpAfterMs ?? GIVE_UP_AFTER_MS;
   }
 
   isInTransaction(): boolean {
@@ -110,7 +114,7 @@ export class KeyTransactions implements TransactionalKeys {
 
   async transaction<T>(work: () => Promise<T>, key: string): Promise<T> {
     if (this.current()) return work();
-    return this.exclusive(key, async () => {
+    return this.byKey.run(key, async () => {
       const tx: Transaction = { owner: this, done: false, cache: new Map(), mutations: new Map() };
       try {
         const result = await scope.run(tx, work);
@@ -137,29 +141,17 @@ export class KeyTransactions implements TransactionalKeys {
     return tx?.owner === this && !tx.done ? tx : undefined;
   }
 
-  /** Runs `work` after every earlier work with the same key has settled. */
-  private exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return run;
-  }
-
   private async retrying<T>(what: 'read' | 'commit', operation: () => Promise<T>): Promise<T> {
-    const { isTransient, isLive, onRetry, baseDelayMs, maxDelayMs, giveUpAfterMs } = this.options;
+    const { isTransient, isLive, onRetry } = this.options;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await operation();
       } catch (error) {
-        if (!isTransient(error) || !isLive() || Date.now() - started >= giveUpAfterMs) throw error;
+        if (!isTransient(error) || !isLive() || Date.now() - started >= this.giveUpAfterMs) throw error;
         onRetry?.(what, attempt, error);
-        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        const delayMs = backoffDelayMs(attempt, this.retryBackoff);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
         if (!isLive()) throw error;
       }
     }

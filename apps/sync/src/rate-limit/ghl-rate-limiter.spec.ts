@@ -1,5 +1,6 @@
 import type { SyncConfig } from '@app/config';
 import { pino } from 'pino';
+import type { RateLimitHeaders } from '../ghl/rate-limit-headers';
 import { GhlRateLimiter, RateLimitWaitError } from './ghl-rate-limiter.service';
 import type { ReservationState } from './rate-limit.policy';
 import type { BucketDefaults, RateLimitRepository } from './rate-limit.repository';
@@ -54,6 +55,15 @@ function limiterWith(repository: FakeRepository): GhlRateLimiter {
 
 const KEY = 'location:loc-1';
 
+/** GHL's headers on an answer: the same 2 calls, but per 1 s window, none left. */
+const ONE_SECOND_WINDOW_FULL: RateLimitHeaders = {
+  max: 2,
+  remaining: 0,
+  intervalMs: 1_000,
+  dailyLimit: null,
+  dailyRemaining: null,
+};
+
 describe('GhlRateLimiter', () => {
   it('refuses a caller once the window is full, saying when its slot is free', async () => {
     const repository = new FakeRepository();
@@ -73,13 +83,7 @@ describe('GhlRateLimiter', () => {
     await limiter.acquire(KEY);
     await expect(limiter.acquire(KEY)).rejects.toBeInstanceOf(RateLimitWaitError);
 
-    await limiter.observe(KEY, {
-      max: 2,
-      remaining: 0,
-      intervalMs: 1_000,
-      dailyLimit: null,
-      dailyRemaining: null,
-    });
+    await limiter.observe(KEY, ONE_SECOND_WINDOW_FULL);
     expect(repository.adjusted).toEqual([expect.objectContaining({ intervalMs: 1_000 })]);
     // No longer refused from memory for the rest of the old 10 s: the next caller asks the shared
     // bucket, which now counts a 1 s window.
@@ -92,13 +96,7 @@ describe('GhlRateLimiter', () => {
     const repository = new FakeRepository();
     const limiter = limiterWith(repository);
     await limiter.penalize(KEY, 5_000);
-    await limiter.observe(KEY, {
-      max: 2,
-      remaining: 0,
-      intervalMs: 1_000,
-      dailyLimit: null,
-      dailyRemaining: null,
-    });
+    await limiter.observe(KEY, ONE_SECOND_WINDOW_FULL);
     expect(() => limiter.precheck(KEY)).toThrow(/blocked/);
   });
 });

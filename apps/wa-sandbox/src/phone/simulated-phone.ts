@@ -10,7 +10,7 @@ import {
   type SignalKeyStoreWithTransaction,
   type SignalRepositoryWithLIDStore,
 } from '@whiskeysockets/baileys';
-import { KeyedMutex } from '../common/keyed-mutex';
+import { KeyedMutex } from '@app/core/keyed-mutex';
 import {
   fromJsonSafe,
   MemorySignalKeyStore,

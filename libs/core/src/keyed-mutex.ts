@@ -1,4 +1,8 @@
-/** Runs tasks one at a time per key (e.g. per Signal session), in call order. */
+/**
+ * Runs tasks one at a time per key (e.g. per Signal session), in call order; a failed task does not
+ * hold up the next. Plain TypeScript, so the sandboxes can import it (`@app/core/keyed-mutex`) without
+ * the rest of the core module.
+ */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
